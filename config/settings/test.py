@@ -1,0 +1,12 @@
+"""Test settings: the same code paths, a throwaway HIMAYA_HOME, and fast hashing."""
+import os
+import tempfile
+
+os.environ.setdefault("HIMAYA_HOME", tempfile.mkdtemp(prefix="himaya-test-"))
+
+from .base import *  # noqa: E402,F401,F403
+
+DEBUG = False
+# Argon2 stays the algorithm (SPEC §3.10) but with test-sized cost.
+PASSWORD_HASHERS = ["himaya.core.hashers.FastArgon2PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,0 +1,61 @@
+"""Background work on the embedded database queue: heartbeats, orphan recovery and
+the periodic upkeep (expiry of unfinished reports)."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from himaya.core.models import WorkerHeartbeat
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 5
+DEAD_AFTER_SECONDS = 30
+
+
+def worker_heartbeat(*, worker_id: str) -> None:
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id, defaults=dict(host=socket.gethostname()[:255], pid=os.getpid(), last_seen=now), create_defaults=dict(
+            host=socket.gethostname()[:255], pid=os.getpid(), started_at=now, last_seen=now)
+    )
+
+
+def worker_forget(*, worker_id: str) -> None:
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+def tasks_requeue_orphans(*, dead_after: timedelta = timedelta(seconds=DEAD_AFTER_SECONDS)) -> int:
+    """Put back RUNNING tasks whose worker is gone, so every enqueued task runs.
+
+    Tasks are idempotent (they take ids and re-derive their state), so running one
+    again after a crash mid-way is safe.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    alive = set(WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - dead_after).values_list("worker_id", flat=True))
+    requeued = 0
+    for result in DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only("id", "worker_ids"):
+        owner = result.worker_ids[-1] if result.worker_ids else None
+        if owner in alive:
+            continue
+        with transaction.atomic():
+            n = DBTaskResult.objects.filter(id=result.id, status=TaskResultStatus.RUNNING).update(status=TaskResultStatus.READY, started_at=None)
+        if n:
+            log.warning("task %s was running on worker %s, which stopped; queued again", result.id, owner)
+            requeued += n
+    WorkerHeartbeat.objects.filter(last_seen__lt=timezone.now() - timedelta(days=1)).delete()
+    return requeued
+
+
+def periodic_upkeep() -> None:
+    from himaya.intake.services import reports_expire
+
+    expired = reports_expire()
+    if expired:
+        log.info("%d unfinished report(s) expired", expired)

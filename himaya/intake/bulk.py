@@ -1,0 +1,322 @@
+"""Bulk import and export of reports in the layout `export_report` writes:
+
+    DIR/report.xml
+    DIR/files/<fileId>/<the file>            (any name other than fileDetails.xml)
+    DIR/files/<fileId>/fileDetails.xml       (optional)
+
+A package is a folder of such report folders (or one report folder), or a zip of
+them. Import is idempotent: a report whose document and files were imported before
+is skipped. A bad report is reported with its reason and skipped; the others go in.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from himaya.accounts.models import Unit
+from himaya.audit.services import audit_record
+from himaya.core.storage import FileTooLarge, IncomingFile, PendingFile, blob_put, open_plaintext
+from himaya.intake.cybertip import Node, check_file_details, check_report, to_xml
+from himaya.intake.errors import IntakeError
+from himaya.intake.services import file_details_apply, parse_document, report_create_from_tree
+from himaya.reports.models import Report, ReportFile, ReportSource, ReportStatus
+
+log = logging.getLogger(__name__)
+DETAILS_NAME = "fileDetails.xml"
+REPORT_NAME = "report.xml"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._\- ]+")
+# Zip bombs: refuse members that claim (or turn out) to expand beyond this ratio.
+MAX_COMPRESSION_RATIO = 200
+
+
+class ImportProblem(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- export
+
+
+def _with_ids(details: Node, *, report_id: int, file_id: str) -> Node:
+    """fileDetails name the report and file by this system's IDs."""
+    children = []
+    for c in details.children:
+        if c.tag == "reportId":
+            c = Node(tag=c.tag, attrs=dict(c.attrs), text=str(report_id), children=[])
+        elif c.tag == "fileId":
+            c = Node(tag=c.tag, attrs=dict(c.attrs), text=file_id, children=[])
+        children.append(c)
+    return Node(tag=details.tag, attrs=dict(details.attrs), text=details.text, children=children)
+
+
+def safe_file_name(name: str) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name
+    base = _SAFE_NAME.sub("_", base).strip(" .")
+    return base[:200] or "file"
+
+
+def report_export(*, report: Report, out_dir: Path, actor: object) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / REPORT_NAME).write_bytes(to_xml(Node.from_json(report.document)))
+    for rf in report.files.order_by("position"):
+        fdir = out_dir / "files" / rf.file_id
+        fdir.mkdir(parents=True, exist_ok=True)
+        if rf.blob_id:
+            name = safe_file_name(rf.upload_name or rf.original_file_name)
+            if name == DETAILS_NAME:
+                name = "file-" + name
+            with open(fdir / name, "wb") as fh:
+                for chunk in open_plaintext(rf.blob_id):
+                    fh.write(chunk)
+        if rf.details_document is not None:
+            details = _with_ids(Node.from_json(rf.details_document), report_id=report.id, file_id=rf.file_id)
+            (fdir / DETAILS_NAME).write_bytes(to_xml(details))
+    audit_record(actor=actor, action="report.exported", target=report, unit_id=report.unit_id, data={"out": str(out_dir)})
+    return out_dir
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class SourceFile:
+    name: str
+    size: int
+    open: Callable[[], BinaryIO]
+
+
+@dataclass
+class SourceReport:
+    label: str
+    folder_name: str
+    read_report: Callable[[], bytes]
+    files: dict[str, tuple[SourceFile | None, Callable[[], bytes] | None]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportSummary:
+    imported: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "imported": len(self.imported),
+            "skipped_duplicates": len(self.duplicates),
+            "failed": len(self.failed),
+            "report_ids": self.imported,
+            "duplicates": self.duplicates,
+            "errors": self.failed,
+        }
+
+
+def _read_capped(fh: BinaryIO, cap: int) -> bytes:
+    data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise ImportProblem(f"document larger than {cap} bytes")
+    return data
+
+
+def _scan_folder(root: Path) -> Iterator[SourceReport]:
+    report_files = [root / REPORT_NAME] if (root / REPORT_NAME).is_file() else sorted(root.rglob(REPORT_NAME))
+    for rx in report_files:
+        folder = rx.parent
+        src = SourceReport(label=str(folder), folder_name=folder.name,
+                           read_report=lambda rx=rx: _read_capped(open(rx, "rb"), settings.HIMAYA_MAX_XML_BYTES))
+        files_dir = folder / "files"
+        if files_dir.is_dir():
+            for fdir in sorted(p for p in files_dir.iterdir() if p.is_dir()):
+                content = [p for p in sorted(fdir.iterdir()) if p.is_file() and p.name != DETAILS_NAME]
+                details = fdir / DETAILS_NAME
+                sf = SourceFile(content[0].name, content[0].stat().st_size, lambda p=content[0]: open(p, "rb")) if content else None
+                rd = (lambda d=details: _read_capped(open(d, "rb"), settings.HIMAYA_MAX_XML_BYTES)) if details.is_file() else None
+                src.files[fdir.name] = (sf, rd)
+        yield src
+
+
+def _zip_member_ok(info: zipfile.ZipInfo) -> None:
+    p = PurePosixPath(info.filename)
+    if p.is_absolute() or ".." in p.parts:
+        raise ImportProblem(f"unsafe path in zip: {info.filename!r}")
+    if info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_COMPRESSION_RATIO and info.file_size > 1024 * 1024:
+        raise ImportProblem(f"{info.filename}: compression ratio too high (zip bomb?)")
+
+
+class _CappedReader(io.RawIOBase):
+    """Refuses to inflate more than the size the zip declared (lying headers)."""
+
+    def __init__(self, fh: BinaryIO, declared: int) -> None:
+        self._fh, self._left = fh, declared
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n if n >= 0 else 1024 * 1024)
+        self._left -= len(data)
+        if self._left < 0:
+            raise ImportProblem("a zip member inflates beyond its declared size")
+        return data
+
+
+def _scan_zip(path: Path) -> Iterator[SourceReport]:
+    zf = zipfile.ZipFile(path)
+    infos = {i.filename.rstrip("/"): i for i in zf.infolist() if not i.is_dir()}
+    for name, info in infos.items():
+        _zip_member_ok(info)
+
+    def opener(info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
+        return lambda: _CappedReader(zf.open(info), info.file_size)  # type: ignore[return-value]
+
+    def reader(info: zipfile.ZipInfo) -> Callable[[], bytes]:
+        return lambda: _read_capped(opener(info)(), settings.HIMAYA_MAX_XML_BYTES)
+
+    for name in sorted(n for n in infos if PurePosixPath(n).name == REPORT_NAME):
+        folder = PurePosixPath(name).parent
+        src = SourceReport(label=f"{path}:{folder}", folder_name=folder.name, read_report=reader(infos[name]))
+        prefix = f"{folder}/files/" if str(folder) != "." else "files/"
+        groups: dict[str, dict[str, zipfile.ZipInfo]] = {}
+        for member, info in infos.items():
+            if member.startswith(prefix):
+                parts = member[len(prefix):].split("/")
+                if len(parts) == 2:
+                    groups.setdefault(parts[0], {})[parts[1]] = info
+        for fid, members in sorted(groups.items()):
+            content = sorted(n for n in members if n != DETAILS_NAME)
+            sf = SourceFile(content[0], members[content[0]].file_size, opener(members[content[0]])) if content else None
+            rd = reader(members[DETAILS_NAME]) if DETAILS_NAME in members else None
+            src.files[fid] = (sf, rd)
+        yield src
+
+
+def scan(path: Path) -> Iterator[SourceReport]:
+    if path.is_dir():
+        yield from _scan_folder(path)
+    elif zipfile.is_zipfile(path):
+        yield from _scan_zip(path)
+    else:
+        raise ImportProblem(f"{path}: not a folder or a zip file")
+
+
+def _stream_in(sf: SourceFile) -> PendingFile:
+    incoming = IncomingFile(max_bytes=settings.HIMAYA_MAX_UPLOAD_BYTES)
+    try:
+        with sf.open() as fh:
+            while chunk := fh.read(1024 * 1024):
+                incoming.write(chunk)
+    except FileTooLarge as exc:
+        raise ImportProblem(str(exc)) from None
+    except BaseException:
+        incoming.discard()
+        raise
+    return incoming.close()
+
+
+def report_import(*, source: SourceReport, unit: Unit, actor: object) -> int | None:
+    """Returns the new report's id, or None when it was imported before."""
+    now = timezone.now()
+    raw = source.read_report()
+    try:
+        tree = parse_document(raw, expect="report")
+    except IntakeError as exc:
+        raise ImportProblem(f"report.xml: {exc.detail or exc.code}") from None
+    # priorCTReports in a forwarded report name reports of the system it came from.
+    violations = check_report(tree, now=now, prior_report_exists=lambda _id: True)
+    if violations:
+        raise ImportProblem("report.xml: " + "; ".join(f"{v.path}: {v.message}" for v in violations[:10]))
+    batched = any(c.tag == "batchedReport" for c in tree.children)
+    details_trees: dict[str, tuple[Node, bytes]] = {}
+    for fid, (sf, read_details) in source.files.items():
+        if sf is None:
+            raise ImportProblem(f"files/{fid}: no file beside its details")
+        if read_details is not None:
+            draw = read_details()
+            try:
+                dtree = parse_document(draw, expect="fileDetails")
+            except IntakeError as exc:
+                raise ImportProblem(f"files/{fid}/{DETAILS_NAME}: {exc.detail or exc.code}") from None
+            dv = check_file_details(dtree, now=now, batched=batched)
+            if dv:
+                raise ImportProblem(f"files/{fid}/{DETAILS_NAME}: " + "; ".join(f"{v.path}: {v.message}" for v in dv[:10]))
+            details_trees[fid] = (dtree, draw)
+    if batched and len(source.files) > 1:
+        raise ImportProblem("a VIRAL_POTENTIAL_MEME batched report may have only one file")
+
+    pending: dict[str, PendingFile] = {}
+    try:
+        for fid, (sf, _) in source.files.items():
+            pending[fid] = _stream_in(sf)  # type: ignore[arg-type]
+        key = hashlib.sha256(raw + b"".join(
+            bytes.fromhex(pending[fid].stored.sha256) + hashlib.sha256(details_trees[fid][1] if fid in details_trees else b"").digest()
+            for fid in sorted(pending)
+        )).hexdigest()
+        if Report.objects.filter(import_key=key).exists():
+            return None
+        external_id = int(source.folder_name) if source.folder_name.isdigit() and len(source.folder_name) < 19 else None
+        try:
+            with transaction.atomic():
+                report = report_create_from_tree(
+                    tree=tree, raw=raw, unit=unit, source=ReportSource.IMPORT, reporter=None, now=now,
+                    status=ReportStatus.FINISHED, import_key=key, import_label=source.label, external_id=external_id,
+                )
+                for position, fid in enumerate(sorted(pending), start=1):
+                    p = pending[fid]
+                    blob = blob_put(p)
+                    s = p.stored
+                    rf = ReportFile.objects.create(
+                        report=report, file_id=uuid.uuid4().hex, position=position, blob=blob,
+                        upload_name=source.files[fid][0].name[:500],  # type: ignore[union-attr]
+                        size=s.size, md5=s.md5, sha1=s.sha1, sha256=s.sha256, uploaded_at=now,
+                    )
+                    if fid in details_trees:
+                        dtree, draw = details_trees[fid]
+                        file_details_apply(rf, tree=dtree, raw=draw, now=now)
+                audit_record(actor=actor, action="report.imported", target=report, unit_id=unit.id,
+                             data={"source": source.label, "files": len(pending), "sha256": report.raw_sha256})
+                from himaya.intake.services import enqueue_report_received
+
+                transaction.on_commit(lambda: enqueue_report_received(report.id))
+        except IntegrityError:
+            if Report.objects.filter(import_key=key).exists():
+                return None  # a concurrent import of the same package won the race
+            raise
+        return report.id
+    finally:
+        for p in pending.values():
+            p.discard()
+
+
+def import_paths(*, paths: list[Path], unit: Unit, actor: object, progress: Callable[[int], None] | None = None,
+                 on_total: Callable[[int], None] | None = None) -> ImportSummary:
+    summary = ImportSummary()
+    sources: list[SourceReport] = []
+    for path in paths:
+        try:
+            sources.extend(scan(path))
+        except (ImportProblem, OSError, zipfile.BadZipFile) as exc:
+            summary.failed.append({"path": str(path), "error": str(exc)})
+    if on_total:
+        on_total(len(sources))
+    for src in sources:
+        try:
+            rid = report_import(source=src, unit=unit, actor=actor)
+            if rid is None:
+                summary.duplicates.append(src.label)
+            else:
+                summary.imported.append(rid)
+        except (ImportProblem, OSError, zipfile.BadZipFile, UnicodeError) as exc:
+            summary.failed.append({"path": src.label, "error": str(exc)})
+        if progress:
+            progress(1)
+    return summary

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from himaya.reports.models import Party, Report, ReportFile
+
+
+class ReportFileSerializer(serializers.ModelSerializer):
+    pdq = serializers.SerializerMethodField()
+    pdq_quality = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    matches = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportFile
+        fields = [
+            "file_id", "md5", "sha1", "sha256", "size", "pdq", "pdq_quality", "status", "matches",
+            "uploaded_at", "original_file_name", "file_viewed_by_esp", "exif_viewed_by_esp", "publicly_available",
+            "relevance", "industry_classification", "annotations",
+        ]
+
+    # Perceptual hashing and list matching arrive with the media capability; until a
+    # file has been hashed and matched it is, truthfully, pending.
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_pdq(self, obj: ReportFile) -> str | None:
+        return None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_pdq_quality(self, obj: ReportFile) -> int | None:
+        return None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["known", "new", "viral", "benign", "pending"]))
+    def get_status(self, obj: ReportFile) -> str:
+        return "pending"
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_matches(self, obj: ReportFile) -> list[dict[str, Any]]:
+        return []
+
+
+class PartySerializer(serializers.ModelSerializer):
+    identifiers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Party
+        fields = ["role", "position", "first_name", "middle_name", "last_name", "age", "date_of_birth", "esp_identifier",
+                  "esp_service", "screen_name", "platform", "account_type", "identifiers"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_identifiers(self, obj: Party) -> list[dict[str, str]]:
+        return [{"kind": i.kind, "value": i.value, "qualifier": i.qualifier} for i in obj.identifiers.all()]
+
+
+class ReportListSerializer(serializers.ModelSerializer):
+    source = serializers.CharField()
+
+    class Meta:
+        model = Report
+        fields = ["id", "status", "source", "incident_type", "incident_at", "platform", "escalation", "annotations",
+                  "batched_reason", "opened_at", "finished_at"]
+
+
+class ReportDetailSerializer(ReportListSerializer):
+    files = ReportFileSerializer(many=True, read_only=True)
+    parties = PartySerializer(many=True, read_only=True)
+    raw_sha256 = serializers.CharField()
+    reporter = serializers.SerializerMethodField()
+    incident_details = serializers.SerializerMethodField()
+
+    class Meta(ReportListSerializer.Meta):
+        fields = ReportListSerializer.Meta.fields + ["reporter", "raw_sha256", "incident_details", "parties", "files"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reporter(self, obj: Report) -> str | None:
+        return obj.reporter.username if obj.reporter_id else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_incident_details(self, obj: Report) -> list[dict[str, Any]]:
+        return [{"kind": d.kind, "content": d.content, "additional_info": d.additional_info, "fields": d.fields} for d in obj.incident_details.all()]

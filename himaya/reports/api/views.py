@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import django_filters
+from rest_framework import mixins, viewsets
+
+from himaya.reports.api.serializers import ReportDetailSerializer, ReportListSerializer
+from himaya.reports.models import Report, ReportSource, ReportStatus
+from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
+
+
+class ReportFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ReportStatus.choices)
+    source = django_filters.ChoiceFilter(choices=ReportSource.choices)
+    incident_type = django_filters.CharFilter()
+    platform = django_filters.CharFilter(lookup_expr="iexact")
+    received_after = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
+    escalated = django_filters.BooleanFilter(method="filter_escalated")
+    identifier = django_filters.CharFilter(method="filter_identifier", help_text="reports naming this email, phone, IP, screen name, ... (exact, case-insensitive)")
+
+    class Meta:
+        model = Report
+        fields = ["status", "source", "incident_type", "platform"]
+
+    def filter_escalated(self, qs, name, value):  # type: ignore[no-untyped-def]
+        return qs.exclude(escalation="") if value else qs.filter(escalation="")
+
+    def filter_identifier(self, qs, name, value):  # type: ignore[no-untyped-def]
+        return qs.filter(identifiers__value__iexact=value.strip()).distinct()
+
+
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reports of the caller's unit. Another unit's report answers 404."""
+
+    filterset_class = ReportFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return report_queryset_for_user(self.request.user).order_by("-id")
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return ReportDetailSerializer if self.action == "retrieve" else ReportListSerializer
+
+    def get_object(self) -> Report:
+        return report_get_for_user(user=self.request.user, report_id=int(self.kwargs["pk"]))
