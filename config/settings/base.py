@@ -133,6 +133,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HIMAYA_HOME / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from the finders; it only needs the folder
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 
 SESSION_COOKIE_HTTPONLY = True
