@@ -13,8 +13,9 @@ from django.utils import timezone
 from himaya.core.models import WorkerHeartbeat
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 5
-DEAD_AFTER_SECONDS = 30
+HEARTBEAT_SECONDS = float(os.environ.get("HIMAYA_WORKER_HEARTBEAT_SECONDS", "5"))
+# A worker silent for this long is dead; its running task goes back in the queue.
+DEAD_AFTER_SECONDS = float(os.environ.get("HIMAYA_WORKER_DEAD_AFTER_SECONDS", "30"))
 
 
 def worker_heartbeat(*, worker_id: str) -> None:

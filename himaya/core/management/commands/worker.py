@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 close_old_connections()
                 core_tasks.worker_heartbeat(worker_id=worker_id)
                 now = time.monotonic()
-                if now - last_reap >= 15:
+                if now - last_reap >= core_tasks.DEAD_AFTER_SECONDS / 2:
                     core_tasks.tasks_requeue_orphans()
                     last_reap = now
                 if now - last_periodic >= 60:

@@ -1,0 +1,53 @@
+# Himaya — two commands on a fresh machine with Python >= 3.11:
+#   make run    virtual environment, install, migrate, demo data, serve on http://127.0.0.1:8000/
+#   make test   the whole test suite (SQLite, and PostgreSQL when one is reachable)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HIMAYA := $(BIN)/himaya
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HIMAYA_HOME ?= $(CURDIR)/var
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test test-sqlite test-postgres bench demo-user clean
+
+$(BIN)/himaya: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Himaya needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/himaya
+
+run: install
+	$(HIMAYA) migrate --noinput
+	$(HIMAYA) demo
+	$(HIMAYA) serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== tests on SQLite (the embedded default) =="
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# PostgreSQL: required when HIMAYA_REQUIRE_POSTGRES=1 (CI), otherwise run when reachable.
+test-postgres:
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== tests on PostgreSQL ($(TEST_POSTGRES_URL)) =="; \
+		DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); \
+	elif [ "$$HIMAYA_REQUIRE_POSTGRES" = "1" ]; then \
+		echo "PostgreSQL at $(TEST_POSTGRES_URL) is not reachable" >&2; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipped the PostgreSQL run (set TEST_POSTGRES_URL) =="; \
+	fi
+
+bench: install
+	$(BIN)/python bench/bench_intake.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
