@@ -58,6 +58,7 @@ LOCAL_APPS = [
     "himaya.audit",
     "himaya.reports",
     "himaya.intake",
+    "himaya.demo",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -175,6 +176,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Reports, cases, victims and suspects of the user's own unit.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # SPEC §3.10: everything needs login
 }
 
 # Background work: the embedded default is the database queue (no other server);

@@ -48,7 +48,7 @@ class ImportProblem(Exception):
 # ---------------------------------------------------------------- export
 
 
-def _with_ids(details: Node, *, report_id: int, file_id: str) -> Node:
+def with_ids(details: Node, *, report_id: int, file_id: str) -> Node:
     """fileDetails name the report and file by this system's IDs."""
     children = []
     for c in details.children:
@@ -80,7 +80,7 @@ def report_export(*, report: Report, out_dir: Path, actor: object) -> Path:
                 for chunk in open_plaintext(rf.blob_id):
                     fh.write(chunk)
         if rf.details_document is not None:
-            details = _with_ids(Node.from_json(rf.details_document), report_id=report.id, file_id=rf.file_id)
+            details = with_ids(Node.from_json(rf.details_document), report_id=report.id, file_id=rf.file_id)
             (fdir / DETAILS_NAME).write_bytes(to_xml(details))
     audit_record(actor=actor, action="report.exported", target=report, unit_id=report.unit_id, data={"out": str(out_dir)})
     return out_dir
