@@ -47,7 +47,7 @@ def file_details_doc(report_id: int, file_id: str, extra: str = "") -> bytes:
     <fileId>{file_id}</fileId>
     <originalFileName>mypic.jpg</originalFileName>
     <ipCaptureEvent>
-        <ipAddress>63.116.246.17</ipAddress>
+        <ipAddress>203.0.113.17</ipAddress>
         <eventName>Upload</eventName>
         <dateTime>2011-10-31T12:00:00Z</dateTime>
     </ipCaptureEvent>

@@ -5,7 +5,7 @@ another unit is indistinguishable from one that does not exist.
 """
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from himaya.accounts.models import Role, User
@@ -36,10 +36,11 @@ def report_list_for_user(*, user: User, status: str | None = ReportStatus.FINISH
         qs = qs.filter(source=source)
     if search:
         term = search.strip()
-        if term.isdigit():
-            qs = qs.filter(id=int(term))
-        else:
-            qs = qs.filter(identifiers__value__iexact=term).distinct()
+        # Digits may be a report ID, but also a phone number, an IMEI or a platform user ID.
+        matches = Q(identifiers__value__iexact=term)
+        if term.isdigit() and len(term) < 19:
+            matches |= Q(id=int(term))
+        qs = qs.filter(matches).distinct()
     return qs.select_related("reporter").annotate(file_count=Count("files", distinct=True)).order_by("-id")
 
 

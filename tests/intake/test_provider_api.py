@@ -49,7 +49,7 @@ def test_whole_documented_flow_with_file_and_details(provider, image_bytes):
     assert report.annotations == ["sextortion", "csamSolicitation", "minorToMinorInteraction", "spam", "sadisticOnlineExploitation"]
     rf = ReportFile.objects.get(file_id=uploaded.file_id)
     assert (rf.sha1, rf.sha256) == (hashlib.sha1(image_bytes).hexdigest(), hashlib.sha256(image_bytes).hexdigest())
-    assert rf.original_file_name == "mypic.jpg" and rf.ip_events.get().ip_address == "63.116.246.17"
+    assert rf.original_file_name == "mypic.jpg" and rf.ip_events.get().ip_address == "203.0.113.17"
     # Encrypted at rest: the stored bytes are not the file.
     stored = path_for(rf.blob_id).read_bytes()
     assert image_bytes[:64] not in stored and len(stored) > len(image_bytes)

@@ -291,7 +291,7 @@ FILE_DETAILS = b"""<?xml version="1.0" encoding="UTF-8"?>
     <fileId>b0754af766b426f2928a02c651ed4b99</fileId>
     <originalFileName>mypic.jpg</originalFileName>
     <ipCaptureEvent>
-        <ipAddress>63.116.246.17</ipAddress>
+        <ipAddress>203.0.113.17</ipAddress>
         <eventName>Upload</eventName>
         <dateTime>2011-10-31T12:00:00Z</dateTime>
     </ipCaptureEvent>

@@ -71,7 +71,8 @@ def test_billion_laughs_is_malformed_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(XmlMalformed):
         parse_xml(BILLION_LAUGHS)
-    assert time.perf_counter() - started < 0.5
+    # An expanding parser would take minutes and gigabytes; this bound only catches that.
+    assert time.perf_counter() - started < 10.0
 
 
 def test_quadratic_blowup_is_rejected() -> None:
