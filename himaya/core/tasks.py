@@ -60,3 +60,26 @@ def periodic_upkeep() -> None:
     expired = reports_expire()
     if expired:
         log.info("%d unfinished report(s) expired", expired)
+
+
+def rq_requeue_abandoned() -> int:
+    """With Redis workers: RQ moves a job whose worker died to the failed registry as
+    "abandoned"; put such jobs back in their queue (they are idempotent)."""
+    import django_rq
+    from django.conf import settings
+    from django_tasks_rq import Job
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+    requeued = 0
+    for name in settings.RQ_QUEUES:
+        queue = django_rq.get_queue(name, job_class=Job)
+        # Detects jobs of dead workers now rather than at the next enqueue.
+        StartedJobRegistry(queue=queue, job_class=Job).cleanup()
+        failed = FailedJobRegistry(queue=queue, job_class=Job)
+        for job_id in failed.get_job_ids():
+            job = queue.fetch_job(job_id)
+            if job is not None and "AbandonedJobError" in (job.exc_info or ""):
+                failed.requeue(job_id)
+                log.warning("job %s was abandoned by a dead worker; queued again", job_id)
+                requeued += 1
+    return requeued

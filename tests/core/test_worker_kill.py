@@ -85,3 +85,55 @@ def test_tasks_survive_a_worker_killed_mid_task(site, tmp_path):
     text = log.read_text()
     assert finished, text
     assert text.count("start first") == 2  # run again after the kill, because it never completed
+
+
+@pytest.fixture
+def rq_site(site):
+    import random
+
+    redis = pytest.importorskip("redis")
+    db = random.randint(1, 15)
+    url = f"redis://127.0.0.1:6379/{db}"
+    try:
+        client = redis.Redis.from_url(url)
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379 for the scale-out backend")
+    client.flushdb()
+    env = dict(site, HIMAYA_TASK_BACKEND="rq", REDIS_URL=url)
+    yield env
+    client.flushdb()
+
+
+def test_scale_out_redis_workers_run_tasks_and_recover_abandoned_ones(rq_site, tmp_path):
+    log = tmp_path / "log.txt"
+    log.touch()
+    _enqueue(rq_site, log, ["alpha"], seconds=0.1)
+    # A job whose worker died mid-run: RQ finds it in the started registry past its
+    # deadline and fails it as abandoned; the upkeep must queue it again.
+    abandon = (
+        "import django_rq, time\n"
+        "from tests.core.kill_tasks import mark\n"
+        f"mark.enqueue(path={str(log)!r}, name='orphan', seconds=0.1)\n"
+        "from django_tasks_rq import Job\n"
+        "q = django_rq.get_queue('default', job_class=Job)\n"
+        "job_id = q.job_ids[-1]\n"
+        "q.remove(job_id)\n"
+        "from rq.executions import Execution\n"
+        "with q.connection.pipeline() as pipe:\n"
+        "    execution = Execution.create(q.fetch_job(job_id), ttl=1, pipeline=pipe, worker_name='dead-worker')\n"
+        "    q.started_job_registry.add_execution(execution, pipeline=pipe, ttl=1)\n"
+        "    pipe.execute()\n"
+        "from himaya.core.tasks import rq_requeue_abandoned\n"
+        "time.sleep(2.5)\n"
+        "print('requeued', rq_requeue_abandoned())\n"
+    )
+    out = subprocess.run([sys.executable, "-m", "himaya", "shell", "-c", abandon], env=rq_site, cwd=ROOT, capture_output=True, text=True)
+    assert "requeued 1" in out.stdout, out.stdout + out.stderr
+    worker = subprocess.Popen([sys.executable, "-m", "himaya", "worker"], env=rq_site, cwd=ROOT)
+    try:
+        done = _wait_for(lambda: all(f"done {n}" in log.read_text() for n in ("alpha", "orphan")), 60)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+    assert done, log.read_text()

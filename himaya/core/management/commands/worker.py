@@ -32,9 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, interval: float, batch: bool, worker_id: str | None, **options: Any) -> None:
         if settings.HIMAYA_TASK_BACKEND == "rq":
-            from django.core.management import call_command
-
-            call_command("rqworker", "default", with_scheduler=False)
+            self._run_rq()
             return
         from django_tasks_db.management.commands.db_worker import Worker
 
@@ -54,6 +52,27 @@ class Command(BaseCommand):
         finally:
             stop.set()
             core_tasks.worker_forget(worker_id=worker_id)
+
+    def _run_rq(self) -> None:
+        from django.core.management import call_command
+
+        stop = threading.Event()
+        threading.Thread(target=self._rq_upkeep, args=(stop,), daemon=True, name="himaya-upkeep").start()
+        try:
+            call_command("rqworker", "default", job_class="django_tasks_rq.Job", with_scheduler=False)
+        finally:
+            stop.set()
+
+    def _rq_upkeep(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                close_old_connections()
+                core_tasks.rq_requeue_abandoned()
+                core_tasks.periodic_upkeep()
+            except Exception:
+                log.exception("worker upkeep failed")
+            stop.wait(30)
+        connection.close()
 
     def _upkeep(self, worker_id: str, stop: threading.Event) -> None:
         last_reap = last_periodic = 0.0
