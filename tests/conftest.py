@@ -7,36 +7,12 @@ import pytest
 from django.test import Client
 from lxml import etree
 
+from tests.intake.cybertip.samples import MINIMAL_REPORT
+
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 PDQ_IMAGES = REFERENCE / "pdq" / "images"
-DOC_REPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
-<report xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-        xsi:noNamespaceSchemaLocation="https://report.cybertip.org/ispws/xsd">
-    <incidentSummary>
-        <incidentType>Child Pornography (possession, manufacture, and distribution)</incidentType>
-        <reportAnnotations>
-            <sextortion />
-            <csamSolicitation />
-            <minorToMinorInteraction />
-            <spam />
-            <sadisticOnlineExploitation />
-        </reportAnnotations>
-        <incidentDateTime>2012-10-15T08:00:00-07:00</incidentDateTime>
-    </incidentSummary>
-    <internetDetails>
-        <webPageIncident>
-            <url>http://badsite.com/baduri.html</url>
-        </webPageIncident>
-    </internetDetails>
-    <reporter>
-        <reportingPerson>
-            <firstName>John</firstName>
-            <lastName>Smith</lastName>
-            <email>jsmith@example.com</email>
-        </reportingPerson>
-    </reporter>
-</report>
-"""
+# The documentation's own example (§6.1), shared with the pure XML tests.
+DOC_REPORT = MINIMAL_REPORT
 
 
 def file_details_doc(report_id: int, file_id: str, extra: str = "") -> bytes:
