@@ -80,6 +80,12 @@ class _EntityFound(Exception):
     pass
 
 
+def _has_element_content(tag: str) -> bool:
+    from himaya.intake.cybertip.schema import schema_order
+
+    return schema_order(tag) is not None
+
+
 def from_lxml(el: etree._Element) -> Node:
     """The Node tree of an lxml element.
 
@@ -98,6 +104,9 @@ def from_lxml(el: etree._Element) -> Node:
     text: str | None = None
     if not children:
         text = el.text if el.text else None
+        if text is not None and not text.strip() and _has_element_content(el.tag):
+            # An empty container written across lines: layout, not data.
+            text = None
     return Node(tag=el.tag, attrs=dict(el.attrib), text=text, children=children)
 
 

@@ -232,3 +232,15 @@ def test_equivalent() -> None:
     assert not equivalent(MINIMAL_REPORT.replace(b"<spam />", b""), MINIMAL_REPORT)
     assert not equivalent(MINIMAL_REPORT.replace(b'xsi:noNamespaceSchemaLocation="https', b'xsi:noNamespaceSchemaLocation="http'), MINIMAL_REPORT)
     assert equivalent(b'<phone a="1" b="2">5</phone>', b"<phone b='2' a='1'>5</phone>")
+
+
+def test_an_empty_container_written_across_lines_equals_an_empty_element() -> None:
+    from himaya.intake.cybertip import equivalent
+
+    spread = MINIMAL_REPORT.replace(b"<sextortion />", b"<sextortion />").replace(
+        b"<webPageIncident>\n            <url>http://badsite.com/baduri.html</url>\n        </webPageIncident>",
+        b"<webPageIncident>\n        </webPageIncident>")
+    compact = spread.replace(b"<webPageIncident>\n        </webPageIncident>", b"<webPageIncident/>")
+    assert spread != compact
+    assert parse_xml(spread)[1].find("internetDetails").find("webPageIncident").text is None
+    assert equivalent(spread, compact)
