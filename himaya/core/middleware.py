@@ -39,3 +39,30 @@ class SecurityHeadersMiddleware:
             # Nothing a staff member reads may linger in a shared browser cache.
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+class ArabicFirstLocaleMiddleware:
+    """Arabic unless the user chose otherwise with the language switch (SPEC §3.9/§7).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language, and a
+    unit's workstations often have English browsers; the product is Arabic first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary = response.get("Vary", "")
+        if "Cookie" not in patch_vary:
+            response["Vary"] = f"{patch_vary}, Cookie" if patch_vary else "Cookie"
+        translation.deactivate()
+        return response
