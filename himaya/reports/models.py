@@ -30,15 +30,15 @@ class Report(models.Model):
     id = models.BigAutoField(primary_key=True)  # the report ID given at intake
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="reports")
     reporter = models.ForeignKey("accounts.Reporter", on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
-    source = models.CharField(max_length=10, choices=ReportSource.choices)
-    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN, db_index=True)
-    opened_at = models.DateTimeField(db_index=True)
-    modified_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=ReportSource.choices)
+    status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN, db_index=True)
+    opened_at = models.DateTimeField(_("opened"), db_index=True)
+    modified_at = models.DateTimeField(_("last change"))
+    finished_at = models.DateTimeField(_("received"), null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     raw_xml = models.BinaryField()
-    raw_sha256 = models.CharField(max_length=64, db_index=True)
+    raw_sha256 = models.CharField(_("SHA-256 of the submitted XML"), max_length=64, db_index=True)
     document = models.JSONField()
     # Bulk import is idempotent on this key (SPEC §3.1).
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
@@ -51,9 +51,11 @@ class Report(models.Model):
     platform = models.CharField(_("platform"), max_length=256, blank=True)
     escalation = models.TextField(_("escalated to high priority"), blank=True)
     batched_reason = models.CharField(max_length=50, blank=True)
-    annotations = models.JSONField(default=list, blank=True)
+    annotations = models.JSONField(_("annotations"), default=list, blank=True)
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-id"]
         indexes = [models.Index(fields=["unit", "status", "-id"])]
 
