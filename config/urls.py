@@ -12,5 +12,8 @@ urlpatterns = [
     path("health", health, name="health"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("himaya.accounts.urls")),
+    path("media/", include("himaya.media.urls")),
+    path("linking/", include("himaya.linking.urls")),
+    path("triage/", include("himaya.triage.urls")),
     path("", include("himaya.reports.urls")),
 ]

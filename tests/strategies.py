@@ -998,14 +998,18 @@ _DECLARATIONS = (
 
 
 @st.composite
-def _document(draw: Callable[[st.SearchStrategy[Any]], Any], mode: Mode) -> bytes:
+def _document(draw: Callable[[st.SearchStrategy[Any]], Any], mode: Mode, cover: int | None = None) -> bytes:
     decl = schema_roots()[mode.root]
     keys = coverage_keys(mode.root)
-    # Wide integers reduced modulo: Hypothesis biases small integers and the
-    # ends of a sampled_from, and a target must be near-uniform to be useful.
-    targets = [
-        draw(sampled(keys[draw(_WIDE) % len(keys)])) for _ in range(draw(_TARGET_COUNTS))
-    ]
+    if cover is not None:
+        # A deterministic sweep: the coverage test asks for each group in turn.
+        targets = [draw(sampled(keys[cover % len(keys)]))]
+    else:
+        # Wide integers reduced modulo: Hypothesis biases small integers and the
+        # ends of a sampled_from, and a target must be near-uniform to be useful.
+        targets = [
+            draw(sampled(keys[draw(_WIDE) % len(keys)])) for _ in range(draw(_TARGET_COUNTS))
+        ]
     walker = _Walker(draw, mode, targets, full=draw(_ONE_IN_EIGHT) == 0)
     root = walker.element(decl, (mode.root,))
     if mode.root == "report":
@@ -1015,10 +1019,11 @@ def _document(draw: Callable[[st.SearchStrategy[Any]], Any], mode: Mode) -> byte
     return _serialize(draw, root)
 
 
-def report_documents(*, prior_ids: tuple[int, ...] = ()) -> st.SearchStrategy[bytes]:
+def report_documents(*, prior_ids: tuple[int, ...] = (), cover: int | None = None) -> st.SearchStrategy[bytes]:
     """Complete, valid, non-batched `<report>` documents. `prior_ids` are the
-    CyberTipline report ids that exist; priorCTReports only ever cite them."""
-    return _document(Mode(root="report", prior_ids=tuple(prior_ids)))
+    CyberTipline report ids that exist; priorCTReports only ever cite them.
+    `cover=i` forces the i-th coverage group (see `coverage_keys`) into the document."""
+    return _document(Mode(root="report", prior_ids=tuple(prior_ids)), cover)
 
 
 def batched_report_documents(*, prior_ids: tuple[int, ...] = ()) -> st.SearchStrategy[bytes]:
@@ -1027,11 +1032,11 @@ def batched_report_documents(*, prior_ids: tuple[int, ...] = ()) -> st.SearchStr
 
 
 def file_details_documents(
-    *, report_id: int, file_id: str, batched: bool = False
+    *, report_id: int, file_id: str, batched: bool = False, cover: int | None = None
 ) -> st.SearchStrategy[bytes]:
     """Valid `<fileDetails>` documents for an uploaded file; `batched` applies
     the file rules of a VIRAL_POTENTIAL_MEME report."""
-    return _document(Mode(root="fileDetails", report_id=report_id, file_id=file_id, batched=batched))
+    return _document(Mode(root="fileDetails", report_id=report_id, file_id=file_id, batched=batched), cover)
 
 
 def response_documents() -> st.SearchStrategy[bytes]:

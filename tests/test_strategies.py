@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tests.strategies import (
+    coverage_keys,
     DOCUMENTATION_NETWORKS,
     EXAMPLE_DOMAINS,
     XSD_PATH,
@@ -226,7 +227,12 @@ def test_every_element_and_attribute_of_the_xsd_is_generated() -> None:
             if el.tag in ("reportAnnotations", "fileAnnotations") and len(el) > 1:
                 all_orders.add(tuple(child.tag for child in el))
 
-    _collect(report_documents(prior_ids=PRIOR_IDS), 300, sink)
+    # A sweep that forces every coverage group once, then random documents.
+    for i in range(len(coverage_keys("report"))):
+        _collect(report_documents(prior_ids=PRIOR_IDS, cover=i), 3, sink)
+    for i in range(len(coverage_keys("fileDetails"))):
+        _collect(file_details_documents(report_id=REPORT_ID, file_id=FILE_ID, cover=i), 3, sink)
+    _collect(report_documents(prior_ids=PRIOR_IDS), 150, sink)
     _collect(batched_report_documents(), 30, sink)
     _collect(file_details_documents(report_id=REPORT_ID, file_id=FILE_ID), 100, sink)
     _collect(file_details_documents(report_id=REPORT_ID, file_id=FILE_ID, batched=True), 30, sink)

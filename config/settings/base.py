@@ -59,6 +59,9 @@ LOCAL_APPS = [
     "himaya.reports",
     "himaya.intake",
     "himaya.demo",
+    "himaya.media",
+    "himaya.linking",
+    "himaya.triage",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

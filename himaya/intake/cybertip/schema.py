@@ -176,6 +176,9 @@ def is_all_group(parent_tag: str) -> bool:
 
 
 _local = threading.local()
+# libxml2's schema compiler is not thread-safe: threads compiling at once fail
+# with "Document is not valid XML Schema". Compile one at a time.
+_compile_lock = threading.Lock()
 
 
 def _schema() -> etree.XMLSchema:
@@ -183,7 +186,8 @@ def _schema() -> etree.XMLSchema:
     # validating with one object would read each other's errors.
     schema = getattr(_local, "schema", None)
     if schema is None:
-        schema = etree.XMLSchema(etree.parse(str(XSD_PATH)))
+        with _compile_lock:
+            schema = etree.XMLSchema(etree.parse(str(XSD_PATH)))
         _local.schema = schema
     return schema
 

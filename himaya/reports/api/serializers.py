@@ -5,7 +5,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from himaya.media.selectors import file_media_summary
 from himaya.reports.models import Party, Report, ReportFile
+from himaya.triage.selectors import report_triage_summary
 
 
 class ReportFileSerializer(serializers.ModelSerializer):
@@ -22,23 +24,21 @@ class ReportFileSerializer(serializers.ModelSerializer):
             "relevance", "industry_classification", "annotations",
         ]
 
-    # Perceptual hashing and list matching arrive with the media capability; until a
-    # file has been hashed and matched it is, truthfully, pending.
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_pdq(self, obj: ReportFile) -> str | None:
-        return None
+        return file_media_summary(obj)["pdq"]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_pdq_quality(self, obj: ReportFile) -> int | None:
-        return None
+        return file_media_summary(obj)["pdq_quality"]
 
     @extend_schema_field(serializers.ChoiceField(choices=["known", "new", "viral", "benign", "pending"]))
     def get_status(self, obj: ReportFile) -> str:
-        return "pending"
+        return file_media_summary(obj)["status"]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_matches(self, obj: ReportFile) -> list[dict[str, Any]]:
-        return []
+        return file_media_summary(obj)["matches"]
 
 
 class PartySerializer(serializers.ModelSerializer):
@@ -72,6 +72,11 @@ class ReportDetailSerializer(ReportListSerializer):
 
     class Meta(ReportListSerializer.Meta):
         fields = ReportListSerializer.Meta.fields + ["reporter", "raw_sha256", "incident_details", "parties", "files"]
+
+    def to_representation(self, instance: Report) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data.update(report_triage_summary(instance))  # priority, score, reasons, classification, jurisdiction, cluster, linked_reports
+        return data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_reporter(self, obj: Report) -> str | None:
