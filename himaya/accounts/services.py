@@ -49,6 +49,16 @@ def reporter_create(*, username: str, password: str, unit_code: str | None = Non
 
 
 @transaction.atomic
+def reporter_set_active(*, reporter: Reporter, active: bool, actor: object = None) -> Reporter:
+    """Suspend (or restore) a provider: it still authenticates, but may not submit or update."""
+    reporter.is_active = active
+    reporter.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="reporter.restored" if active else "reporter.suspended", target=reporter, unit_id=reporter.unit_id)
+    _auth_cache_clear()
+    return reporter
+
+
+@transaction.atomic
 def user_create(*, username: str, password: str, roles: list[str], unit_code: str | None = None, actor: object = None) -> User:
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
@@ -78,10 +88,13 @@ def token_create(*, username: str, actor: object = None) -> str:
 
 
 # Argon2 is deliberately slow (tens of ms); a provider sends thousands of requests
-# with the same credentials. Remember a successful check for a short while, keyed
-# by an HMAC of the password so the password itself is never kept in memory.
+# with the same credentials. A successful check is remembered, keyed by an HMAC of
+# the password so the password itself is never kept in memory: for a few seconds
+# without touching the database, then for minutes as long as the stored hash is
+# unchanged. A suspension or password change takes effect within REFRESH seconds.
 _AUTH_TTL_SECONDS = 300
-_auth_cache: dict[str, tuple[bytes, str, float]] = {}
+_AUTH_REFRESH_SECONDS = 5
+_auth_cache: dict[str, tuple[bytes, Reporter, float, float]] = {}
 _auth_lock = threading.Lock()
 _auth_pepper = hashlib.sha256(settings.SECRET_KEY.encode() + b"reporter-auth-cache").digest() if settings.configured else b""
 
@@ -97,15 +110,20 @@ def reporter_authenticate(*, username: str, password: str) -> Reporter | None:
     now = time.monotonic()
     with _auth_lock:
         hit = _auth_cache.get(username)
+    if hit and hmac.compare_digest(hit[0], mac) and now - hit[3] < _AUTH_TTL_SECONDS:
+        if now - hit[2] < _AUTH_REFRESH_SECONDS:
+            return hit[1]
+        fresh = Reporter.objects.select_related("unit").filter(username=username).first()
+        if fresh is not None and fresh.password == hit[1].password:
+            with _auth_lock:
+                _auth_cache[username] = (mac, fresh, now, hit[3])
+            return fresh
     reporter = Reporter.objects.select_related("unit").filter(username=username).first()
-    # The stored hash is part of the cached entry: a password change anywhere ends it.
-    if reporter is not None and hit and hmac.compare_digest(hit[0], mac) and hit[1] == reporter.password and now - hit[2] < _AUTH_TTL_SECONDS:
-        return reporter
     if reporter is None:
         make_password(password)  # same cost for unknown names: no user enumeration by timing
         return None
     if not check_password(password, reporter.password):
         return None
     with _auth_lock:
-        _auth_cache[username] = (mac, reporter.password, now)
+        _auth_cache[username] = (mac, reporter, now, now)
     return reporter

@@ -1,7 +1,11 @@
 """The append-only, hash-chained audit log (SPEC §3.10).
 
 Every state change and every sensitive read calls `audit_record` inside its own
-transaction, so the event commits with the change or not at all.
+transaction, so the event commits with the change or not at all. Recording takes
+no lock (the provider API writes two events per report at hundreds of reports a
+second); `audit_seal` links recorded events into the chain shortly after, in the
+order they became visible. Until sealed (seconds), an event is protected by its
+content hash only.
 """
 from __future__ import annotations
 
@@ -11,24 +15,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from himaya.audit.models import AuditEvent
+from himaya.audit.models import AuditEvent, AuditSeal
 
 GENESIS = "0" * 64
-_LOCK_KEY = 0x48494D41  # "HIMA": serialises chain appends on PostgreSQL
 
 
-def _digest(prev_hash: str, *, at: datetime, actor: str, action: str, target_type: str, target_id: str, unit_id: int | None, data: dict[str, Any]) -> str:
+def _content_digest(*, at: datetime, actor: str, action: str, target_type: str, target_id: str, unit_id: int | None, data: dict[str, Any]) -> str:
     body = json.dumps(
-        [prev_hash, at.isoformat(), actor, action, target_type, target_id, unit_id, data],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
+        [at.isoformat(), actor, action, target_type, target_id, unit_id, data],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _link_digest(prev_hash: str, seq: int, content_hash: str) -> str:
+    return hashlib.sha256(f"{prev_hash}:{seq}:{content_hash}".encode()).hexdigest()
 
 
 def actor_label(actor: Any) -> str:
@@ -48,15 +52,29 @@ def audit_record(*, actor: Any, action: str, target: Any = None, target_type: st
         target_type = target_type or target._meta.label_lower
         target_id = target_id or target.pk
     data = json.loads(json.dumps(data or {}, default=str))
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        prev = last or GENESIS
-        at = timezone.now()
-        fields = dict(at=at, actor=actor_label(actor), action=action, target_type=target_type, target_id=str(target_id), unit_id=unit_id, data=data)
-        return AuditEvent.objects.create(prev_hash=prev, hash=_digest(prev, **fields), **fields)
+    fields = dict(at=timezone.now(), actor=actor_label(actor), action=action, target_type=target_type, target_id=str(target_id), unit_id=unit_id, data=data)
+    return AuditEvent.objects.create(content_hash=_content_digest(**fields), **fields)
+
+
+def audit_seal(*, batch: int = 5000) -> int:
+    """Append recorded events to the chain. Safe to run from many processes at once."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            AuditSeal.objects.get_or_create(id=1, defaults={"last_hash": GENESIS})
+            head = AuditSeal.objects.select_for_update().get(id=1)
+            pending = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id").only("id", "content_hash")[:batch])
+            if not pending:
+                return sealed
+            prev, seq = head.last_hash, head.last_seq
+            for ev in pending:
+                seq += 1
+                ev.seq, ev.prev_hash = seq, prev
+                ev.hash = prev = _link_digest(prev, seq, ev.content_hash)
+            AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=1000)
+            head.last_seq, head.last_hash, head.sealed_at = seq, prev, timezone.now()
+            head.save()
+            sealed += len(pending)
 
 
 @dataclass(frozen=True)
@@ -66,15 +84,23 @@ class ChainBreak:
 
 
 def audit_verify() -> tuple[int, list[ChainBreak]]:
+    """Seal what is pending, then check every event's content and every link."""
+    audit_seal()
     breaks: list[ChainBreak] = []
-    prev = GENESIS
-    count = 0
-    for ev in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+    prev, expected_seq, count = GENESIS, 1, 0
+    for ev in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
         count += 1
-        if ev.prev_hash != prev:
-            breaks.append(ChainBreak(ev.id, "previous hash does not match the event before it (an event was removed or inserted)"))
-        expected = _digest(ev.prev_hash, at=ev.at, actor=ev.actor, action=ev.action, target_type=ev.target_type, target_id=ev.target_id, unit_id=ev.unit_id, data=ev.data)
-        if expected != ev.hash:
+        content = _content_digest(at=ev.at, actor=ev.actor, action=ev.action, target_type=ev.target_type, target_id=ev.target_id, unit_id=ev.unit_id, data=ev.data)
+        if content != ev.content_hash:
             breaks.append(ChainBreak(ev.id, "content does not match its hash (the event was altered)"))
-        prev = ev.hash
+        if ev.seq is None:
+            continue  # recorded after the seal above; only its content can be checked
+        if ev.seq != expected_seq or ev.prev_hash != prev:
+            breaks.append(ChainBreak(ev.id, "the chain skips here (an event was removed or inserted)"))
+        if _link_digest(ev.prev_hash or "", ev.seq, ev.content_hash) != ev.hash:
+            breaks.append(ChainBreak(ev.id, "link hash does not match (the chain was rewritten)"))
+        prev, expected_seq = ev.hash or "", ev.seq + 1
+    head = AuditSeal.objects.filter(id=1).first()
+    if head is not None and head.last_seq != expected_seq - 1:
+        breaks.append(ChainBreak(0, f"the chain ends at {expected_seq - 1} but its head says {head.last_seq} (events were removed from the end)"))
     return count, breaks

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,21 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = float(os.environ.get("HIMAYA_WORKER_HEARTBEAT_SECONDS", "5"))
 # A worker silent for this long is dead; its running task goes back in the queue.
 DEAD_AFTER_SECONDS = float(os.environ.get("HIMAYA_WORKER_DEAD_AFTER_SECONDS", "30"))
+
+
+def enqueue_with_transaction(task: Any, **kwargs: Any) -> None:
+    """Enqueue `task` so that it exists if and only if the current transaction commits.
+
+    On the database queue the task row is written in the same transaction (one
+    commit, and no window where a crash after commit loses the task); on Redis it
+    is sent after the commit.
+    """
+    from django.conf import settings
+
+    if settings.HIMAYA_TASK_BACKEND == "rq":
+        transaction.on_commit(lambda: task.enqueue(**kwargs))
+    else:
+        task.enqueue(**kwargs)
 
 
 def worker_heartbeat(*, worker_id: str) -> None:
@@ -52,6 +68,12 @@ def tasks_requeue_orphans(*, dead_after: timedelta = timedelta(seconds=DEAD_AFTE
             requeued += n
     WorkerHeartbeat.objects.filter(last_seen__lt=timezone.now() - timedelta(days=1)).delete()
     return requeued
+
+
+def audit_upkeep() -> None:
+    from himaya.audit.services import audit_seal
+
+    audit_seal()
 
 
 def periodic_upkeep() -> None:

@@ -286,7 +286,7 @@ def report_import(*, source: SourceReport, unit: Unit, actor: object) -> int | N
                              data={"source": source.label, "files": len(pending), "sha256": report.raw_sha256})
                 from himaya.intake.services import enqueue_report_received
 
-                transaction.on_commit(lambda: enqueue_report_received(report.id))
+                enqueue_report_received(report.id)
         except IntegrityError:
             if Report.objects.filter(import_key=key).exists():
                 return None  # a concurrent import of the same package won the race

@@ -91,20 +91,26 @@ def _dt(value: str | None) -> datetime | None:
 
 def _write_projection(report: Report, proj: Projection, *, file: ReportFile | None = None) -> None:
     parties: dict[int, Party] = {}
-    for row in proj.parties:  # parents come before their accounts
-        party = Party(
-            report=report, parent=parties.get(row.parent_key) if row.parent_key is not None else None,
-            role=row.role, position=row.position, path=row.path[:300], first_name=row.first_name[:256],
-            middle_name=row.middle_name[:256], last_name=row.last_name[:256], age=row.age, date_of_birth=row.date_of_birth[:40],
-            esp_identifier=row.esp_identifier[:256], esp_service=row.esp_service[:256], screen_name=row.screen_name[:256],
-            platform=row.platform[:256], account_type=row.account_type[:50],
-        )
-        party.save()
-        parties[row.key] = party
+    # Two levels at most (a person and their associated accounts): one insert each.
+    for level in (False, True):
+        rows = [row for row in proj.parties if (row.parent_key is not None) == level]
+        created = Party.objects.bulk_create([
+            Party(
+                report=report, parent=parties.get(row.parent_key) if row.parent_key is not None else None,
+                role=row.role, position=row.position, path=row.path[:300], first_name=row.first_name[:256],
+                middle_name=row.middle_name[:256], last_name=row.last_name[:256], age=row.age, date_of_birth=row.date_of_birth[:40],
+                esp_identifier=row.esp_identifier[:256], esp_service=row.esp_service[:256], screen_name=row.screen_name[:256],
+                platform=row.platform[:256], account_type=row.account_type[:50],
+            )
+            for row in rows
+        ])
+        parties.update({row.key: party for row, party in zip(rows, created)})
 
     def p(key: int | None) -> Party | None:
         return parties.get(key) if key is not None else None
 
+    if not (proj.identifiers or proj.ips or proj.devices or proj.incidents):
+        return
     Identifier.objects.bulk_create([
         Identifier(report=report, party=p(r.party_key), file=file, kind=r.kind, value=r.value, qualifier=r.qualifier[:256], path=r.path[:300])
         for r in proj.identifiers
@@ -276,7 +282,7 @@ def report_finish(*, reporter: Reporter, report_id: Any, now: datetime | None = 
             report.modified_at = now
             report.save(update_fields=["status", "finished_at", "modified_at"])
             audit_record(actor=reporter, action="report.finished", target=report, unit_id=report.unit_id, data={"files": len(file_ids)})
-            transaction.on_commit(lambda: enqueue_report_received(report.id))
+            enqueue_report_received(report.id)
     except DatabaseError:
         log.exception("finishing a report failed")
         raise IntakeError(1300, report_id=rid) from None
@@ -295,7 +301,7 @@ def report_retract(*, reporter: Reporter, report_id: Any, now: datetime | None =
             report.modified_at = now
             report.save(update_fields=["status", "closed_at", "modified_at"])
             audit_record(actor=reporter, action="report.retracted", target=report, unit_id=report.unit_id)
-            transaction.on_commit(lambda: enqueue_purge(report.id))
+            enqueue_purge(report.id)
     except DatabaseError:
         log.exception("retracting a report failed")
         raise IntakeError(1300, report_id=rid) from None
@@ -319,7 +325,7 @@ def _expire(report: Report, *, now: datetime) -> None:
     report.closed_at = now
     report.save(update_fields=["status", "closed_at"])
     audit_record(actor=None, action="report.expired", target=report, unit_id=report.unit_id)
-    transaction.on_commit(lambda: enqueue_purge(report.id))
+    enqueue_purge(report.id)
 
 
 def reports_expire(*, now: datetime | None = None) -> int:
@@ -361,12 +367,15 @@ def report_files_purge(*, report_id: int) -> int:
 
 
 def enqueue_report_received(report_id: int) -> None:
+    """Call inside the transaction that finished or imported the report."""
+    from himaya.core.tasks import enqueue_with_transaction
     from himaya.intake.tasks import report_received
 
-    report_received.enqueue(report_id=report_id)
+    enqueue_with_transaction(report_received, report_id=report_id)
 
 
 def enqueue_purge(report_id: int) -> None:
+    from himaya.core.tasks import enqueue_with_transaction
     from himaya.intake.tasks import report_purge_files
 
-    report_purge_files.enqueue(report_id=report_id)
+    enqueue_with_transaction(report_purge_files, report_id=report_id)

@@ -134,9 +134,35 @@ def test_audit_verify_detects_tampering(provider, capsys):
     assert f"event {victim.pk}" in capsys.readouterr().err
 
 
-def test_audit_verify_detects_a_removed_event(provider, capsys):
+def test_audit_verify_detects_a_removed_event_once_sealed(provider, capsys):
+    from himaya.audit.services import audit_seal
+
     for _ in range(3):
         provider.submit(DOC_REPORT)
+    assert audit_seal() > 0  # what every worker does every few seconds
     AuditEvent.objects.filter(action="report.opened").order_by("id")[1:2].get().delete()
     with pytest.raises(SystemExit):
         call_command("audit", "verify")
+    assert "removed or inserted" in capsys.readouterr().err
+
+
+def test_audit_verify_detects_events_cut_from_the_end(provider, capsys):
+    from himaya.audit.services import audit_seal
+
+    for _ in range(3):
+        provider.submit(DOC_REPORT)
+    audit_seal()
+    AuditEvent.objects.order_by("-seq")[0].delete()
+    with pytest.raises(SystemExit):
+        call_command("audit", "verify")
+
+
+def test_audit_events_are_sealed_in_a_chain(provider):
+    from himaya.audit.services import audit_seal
+
+    provider.submit(DOC_REPORT)
+    provider.submit(DOC_REPORT)
+    audit_seal()
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))

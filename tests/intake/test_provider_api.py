@@ -97,8 +97,9 @@ def test_3000_a_provider_cannot_touch_another_providers_report(provider, image_b
 
 def test_3100_and_3300_a_suspended_provider(provider, reporter):
     rid = provider.submit(DOC_REPORT).report_id
-    reporter.is_active = False
-    reporter.save()
+    from himaya.accounts.services import reporter_set_active
+
+    reporter_set_active(reporter=reporter, active=False, actor="test")
     assert provider.submit(DOC_REPORT).code == 3100
     assert provider.finish(rid).code == 3300
     assert Report.objects.count() == 1

@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=os.environ.get("HIMAYA_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("HIMAYA_PORT", "8000")))
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("HIMAYA_WEB_WORKERS", str(max(2, (os.cpu_count() or 1) * 2)))))
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("HIMAYA_WEB_WORKERS", str(max(2, os.cpu_count() or 1)))))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("HIMAYA_WEB_THREADS", "4")))
         parser.add_argument("--task-workers", type=int, default=int(os.environ.get("HIMAYA_TASK_WORKERS", "1")),
                             help="background worker processes on this machine (0: none, e.g. when other machines run `himaya worker`)")
@@ -37,6 +37,9 @@ class Command(BaseCommand):
             "--workers", str(web_workers), "--threads", str(threads), "--worker-class", "gthread",
             "--timeout", "300", "--graceful-timeout", "30", "--access-logfile", "-",
             "--forwarded-allow-ips", os.environ.get("HIMAYA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # gunicorn's control socket defaults to one path per machine user; several
+            # Himaya servers on one machine would fight over it.
+            "--no-control-socket",
         ]
         worker = [sys.executable, "-m", "himaya", "worker"]
         specs = {"web": web, **{f"worker-{i + 1}": worker for i in range(task_workers)}}

@@ -64,14 +64,19 @@ class Command(BaseCommand):
             stop.set()
 
     def _rq_upkeep(self, stop: threading.Event) -> None:
+        last_periodic = 0.0
         while not stop.is_set():
             try:
                 close_old_connections()
-                core_tasks.rq_requeue_abandoned()
-                core_tasks.periodic_upkeep()
+                core_tasks.audit_upkeep()
+                now = time.monotonic()
+                if now - last_periodic >= 30:
+                    core_tasks.rq_requeue_abandoned()
+                    core_tasks.periodic_upkeep()
+                    last_periodic = now
             except Exception:
                 log.exception("worker upkeep failed")
-            stop.wait(30)
+            stop.wait(core_tasks.HEARTBEAT_SECONDS)
         connection.close()
 
     def _upkeep(self, worker_id: str, stop: threading.Event) -> None:
@@ -80,6 +85,7 @@ class Command(BaseCommand):
             try:
                 close_old_connections()
                 core_tasks.worker_heartbeat(worker_id=worker_id)
+                core_tasks.audit_upkeep()
                 now = time.monotonic()
                 if now - last_reap >= core_tasks.DEAD_AFTER_SECONDS / 2:
                     core_tasks.tasks_requeue_orphans()
