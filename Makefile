@@ -46,8 +46,9 @@ test-postgres:
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): skipped the PostgreSQL run (set TEST_POSTGRES_URL) =="; \
 	fi
 
+# Each script prints its ratios against a baseline measured in the same run.
 bench: install
-	$(BIN)/python bench/bench_intake.py
+	@for script in bench/bench_*.py; do echo "== $$script =="; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

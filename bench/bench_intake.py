@@ -1,6 +1,6 @@
 """Provider API intake benchmark: POST /ispws/submit + POST /ispws/finish on PostgreSQL.
 
-    .venv/bin/python bench/bench_intake.py                # one config: 4 web workers x 4 threads (`himaya serve` on 2 cores)
+    .venv/bin/python bench/bench_intake.py                # one config: the `himaya serve` default (one web worker per core x 4 threads)
     .venv/bin/python bench/bench_intake.py --sweep        # web workers x threads: 2x4, 4x4, 4x8, 8x2
     .venv/bin/python bench/bench_intake.py --profile both # + py-spy CPU (--gil) and wall-clock (--idle) profiles
                                                           #   of the best config (needs `.venv/bin/pip install py-spy`)
@@ -758,7 +758,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16, help="concurrent client connections (each submits then finishes, back to back)")
     ap.add_argument("--client-processes", type=int, default=2)
     ap.add_argument("--database-url", default=os.environ.get("HIMAYA_BENCH_DATABASE_URL", DEFAULT_DB))
-    ap.add_argument("--web-workers", type=int, default=4)
+    ap.add_argument("--web-workers", type=int, default=max(2, os.cpu_count() or 1), help="default: as `himaya serve` (one per core, at least 2)")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--task-workers", type=int, default=1)
     ap.add_argument("--sweep", action="store_true", help=f"run the configs {', '.join(f'{w}x{t}' for w, t in SWEEP)} (web workers x threads)")
