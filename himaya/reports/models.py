@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.core.fields import EncryptedBinaryField, EncryptedJSONField, EncryptedTextField
+
 
 class ReportStatus(models.TextChoices):
     OPEN = "open", _("Open (receiving files)")
@@ -37,9 +39,10 @@ class Report(models.Model):
     finished_at = models.DateTimeField(_("received"), null=True, blank=True, db_index=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
-    raw_xml = models.BinaryField()
+    # Encrypted at rest: the document names victims and reporters (SPEC §3.10).
+    raw_xml = EncryptedBinaryField()
     raw_sha256 = models.CharField(_("SHA-256 of the submitted XML"), max_length=64, db_index=True)
-    document = models.JSONField()
+    document = EncryptedJSONField()
     # Bulk import is idempotent on this key (SPEC §3.1).
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     import_label = models.CharField(max_length=500, blank=True)
@@ -81,9 +84,9 @@ class ReportFile(models.Model):
 
     purged_at = models.DateTimeField(null=True, blank=True)  # content removed when an unfinished report expired
 
-    details_raw = models.BinaryField(null=True, blank=True)
+    details_raw = EncryptedBinaryField(null=True, blank=True)
     details_sha256 = models.CharField(max_length=64, blank=True)
-    details_document = models.JSONField(null=True, blank=True)
+    details_document = EncryptedJSONField(null=True, blank=True)
     details_at = models.DateTimeField(null=True, blank=True)
 
     original_file_name = models.TextField(blank=True)
@@ -115,11 +118,11 @@ class Party(models.Model):
     role = models.CharField(max_length=20, choices=PartyRole.choices)
     position = models.PositiveIntegerField()
     path = models.CharField(max_length=300)
-    first_name = models.CharField(max_length=256, blank=True)
-    middle_name = models.CharField(max_length=256, blank=True)
-    last_name = models.CharField(max_length=256, blank=True)
+    first_name = EncryptedTextField(blank=True)
+    middle_name = EncryptedTextField(blank=True)
+    last_name = EncryptedTextField(blank=True)
     age = models.IntegerField(null=True, blank=True)
-    date_of_birth = models.CharField(max_length=40, blank=True)
+    date_of_birth = EncryptedTextField(blank=True)
     esp_identifier = models.CharField(max_length=256, blank=True, db_index=True)
     esp_service = models.CharField(max_length=256, blank=True)
     screen_name = models.CharField(max_length=256, blank=True, db_index=True)
@@ -192,8 +195,8 @@ class IncidentDetail(models.Model):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="incident_details")
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=30)
-    content = models.TextField(blank=True)
-    additional_info = models.TextField(blank=True)
+    content = EncryptedTextField(blank=True)
+    additional_info = EncryptedTextField(blank=True)
     fields = models.JSONField(default=dict, blank=True)
 
     class Meta:
