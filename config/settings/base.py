@@ -102,6 +102,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{HIMAYA_HOME / 'himaya.sqlite3'}",
         conn_max_age=int(os.environ.get("HIMAYA_DB_CONN_MAX_AGE", "60")),
+        # A restarted database server leaves stale persistent connections behind;
+        # check them at the start of each request rather than failing it.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
