@@ -2,7 +2,9 @@
 import os
 import tempfile
 
-os.environ.setdefault("HIMAYA_HOME", tempfile.mkdtemp(prefix="himaya-test-"))
+# One data folder per process: pytest-xdist workers have their own databases, and
+# a shared media folder would let one worker's purge delete another's files.
+os.environ["HIMAYA_HOME"] = tempfile.mkdtemp(prefix="himaya-test-")
 
 from .base import *  # noqa: E402,F401,F403
 

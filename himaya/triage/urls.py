@@ -1,2 +1,10 @@
+from django.urls import path
+
+from himaya.triage import views
+
 app_name = "triage"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("reports/<int:pk>/override/", views.override, name="override"),
+    path("rules/", views.rules, name="rules"),
+]

@@ -6,9 +6,10 @@ from rest_framework import mixins, viewsets
 from himaya.reports.api.serializers import ReportDetailSerializer, ReportListSerializer
 from himaya.reports.models import Report, ReportSource, ReportStatus
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
+from himaya.triage.api import TriageFilterMixin, TriageListSerializer
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(TriageFilterMixin, django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReportStatus.choices)
     source = django_filters.ChoiceFilter(choices=ReportSource.choices)
     incident_type = django_filters.CharFilter()
@@ -20,7 +21,7 @@ class ReportFilter(django_filters.FilterSet):
 
     class Meta:
         model = Report
-        fields = ["status", "source", "incident_type", "platform"]
+        fields = ["status", "source", "incident_type", "platform", "priority", "cluster", "jurisdiction", "overdue"]
 
     def filter_escalated(self, qs, name, value):  # type: ignore[no-untyped-def]
         return qs.exclude(escalation="") if value else qs.filter(escalation="")
@@ -36,10 +37,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return report_queryset_for_user(self.request.user).order_by("-id")
+        # ordering=priority: the queue's order (tier, service target, age).
+        qs = report_queryset_for_user(self.request.user).select_related("triage", "linkage")
+        if self.request.query_params.get("ordering") == "priority":
+            return qs.order_by("triage__effective_priority", "triage__due_at", "finished_at", "id")
+        return qs.order_by("-id")
 
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
-        return ReportDetailSerializer if self.action == "retrieve" else ReportListSerializer
+        return ReportDetailSerializer if self.action == "retrieve" else TriageListSerializer
 
     def get_object(self) -> Report:
         return report_get_for_user(user=self.request.user, report_id=int(self.kwargs["pk"]))

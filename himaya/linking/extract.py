@@ -1,0 +1,139 @@
+"""From a report's projected identifiers to index entries, and from shared
+entries to link strengths. Pure: no Django, no database.
+
+Thresholds and strengths (why these numbers):
+
+* A link's strength combines its shared identifiers as independent evidence,
+  1 − Π(1 − sᵢ); reports are *merged* into one cluster at ≥ 0.7. One strong
+  account identifier (platform user id, device id, email, phone, a non-generic
+  screen name on the same platform) is enough; an IP (0.4) or a file (0.5) alone
+  is not — a residential IP is shared by a household, a carrier-grade NAT or café
+  Wi-Fi address by strangers, and a file by everyone who re-shared it. Together
+  (same IP *and* same file) they are.
+* Weak identifiers make no link at all, only a note: an IP the provider flagged
+  possibleProxy; an IP seen with more than IP_SHARED_ACCOUNTS distinct accounts;
+  a file annotated viral/meme, in a batched report, or named by more than
+  POPULAR_REPORTS reports; a generic or very short screen name.
+* The victim's or intended recipient's identifiers link reports about the same
+  child (strength × 0.7), which is shown but does not by itself merge suspects.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from himaya.linking.normalize import handle_is_generic, normalize
+
+MERGE_THRESHOLD = 0.7
+IP_SHARED_ACCOUNTS = 3
+POPULAR_REPORTS = 5
+LINKS_PER_KEY = 50  # newest reports linked per identifier; older ones are already in the cluster
+
+BASE_STRENGTH: dict[str, float] = {
+    "esp_id": 0.95, "device": 0.95, "email": 0.9, "phone": 0.9, "screen_name": 0.8,
+    "group": 0.5, "file_hash": 0.5, "ip": 0.4, "url": 0.4,
+}
+ROLE_FACTOR: dict[str, float] = {"reported": 1.0, "associated": 1.0, "": 1.0, "victim": 0.7, "recipient": 0.7}
+# Provider staff, officers and the reporting person are not the subject of the
+# report: their addresses would link every report of one provider.
+LINKED_ROLES = frozenset(ROLE_FACTOR)
+ACCOUNT_KINDS = ("esp_id", "screen_name", "email", "phone")
+MAX_KEY = 255
+
+
+@dataclass(slots=True)
+class RawIdentifier:
+    kind: str
+    value: str
+    qualifier: str = ""
+    role: str = ""  # party role; "" for report-level and file-level identifiers
+    party: int | None = None  # party id, to group one person's identifiers
+    platform: str = ""  # the party's platform, else the report's
+    possible_proxy: bool | None = None
+    viral_file: bool = False  # annotated viral/meme or in a batched report
+
+
+@dataclass(slots=True)
+class Entry:
+    kind: str
+    key: str
+    display: str
+    role: str
+    account: str  # key of the account this identifier belongs to ("" when none)
+    weak: str = ""  # possible_proxy / generic_name / viral_file — weak on its own evidence
+
+
+def short_key(key: str) -> str:
+    if len(key) <= MAX_KEY:
+        return key
+    kind = key.split(":", 1)[0]
+    return f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def extract(rows: Iterable[RawIdentifier], *, region: str = "") -> list[Entry]:
+    """One entry per (key, role) of a report, the strongest version kept."""
+    rows = [r for r in rows if r.role in LINKED_ROLES]
+    normal: list[tuple[RawIdentifier, str, str, str]] = []
+    accounts: dict[int, str] = {}
+    for r in rows:
+        n = normalize(r.kind, r.value, qualifier=r.qualifier, platform=r.platform, region=region)
+        if n is None:
+            continue
+        key = short_key(n.key)
+        normal.append((r, n.kind, key, n.display))
+        if r.party is not None and n.kind in ACCOUNT_KINDS and not (n.kind == "screen_name" and handle_is_generic(r.value)):
+            # The first account identifier in order of ACCOUNT_KINDS names the party.
+            current = accounts.get(r.party)
+            if current is None or ACCOUNT_KINDS.index(n.kind) < ACCOUNT_KINDS.index(current.split(":", 1)[0]):
+                accounts[r.party] = key
+    out: dict[tuple[str, str], Entry] = {}
+    for r, kind, key, display in normal:
+        weak = ""
+        if kind == "ip" and r.possible_proxy:
+            weak = "possible_proxy"
+        elif kind == "screen_name" and handle_is_generic(r.value):
+            weak = "generic_name"
+        elif kind == "file_hash" and r.viral_file:
+            weak = "viral_file"
+        account = accounts.get(r.party, "") if r.party is not None else ""
+        entry = Entry(kind, key, display, r.role, account, weak)
+        prev = out.get((key, r.role))
+        if prev is None or (prev.weak and not weak):
+            out[(key, r.role)] = entry
+    return list(out.values())
+
+
+@dataclass
+class KeyStats:
+    reports: int = 0
+    accounts: set[str] = field(default_factory=set)
+    viral: bool = False
+
+
+def key_weakness(kind: str, stats: KeyStats) -> str:
+    """Weak because of what the index knows of the key across all reports."""
+    if kind == "ip" and len(stats.accounts) > IP_SHARED_ACCOUNTS:
+        return "shared_ip"
+    if kind in ("file_hash", "url") and (stats.viral or stats.reports > POPULAR_REPORTS):
+        return "viral_file" if kind == "file_hash" else "widely_shared"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    kind: str
+    display: str
+    role_a: str
+    role_b: str
+
+
+def identifier_strength(s: Shared) -> float:
+    return BASE_STRENGTH.get(s.kind, 0.3) * min(ROLE_FACTOR.get(s.role_a, 0.5), ROLE_FACTOR.get(s.role_b, 0.5))
+
+
+def link_strength(shared: Iterable[Shared]) -> float:
+    miss = 1.0
+    for s in shared:
+        miss *= 1.0 - identifier_strength(s)
+    return round(1.0 - miss, 3)

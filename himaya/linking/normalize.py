@@ -1,0 +1,256 @@
+"""Identifier normalisation (SPEC §3.3). Pure: no Django, no database.
+
+Two reports name "the same" account, phone or device only if their identifiers
+normalise to the same key. A key is `kind:scope:value`; scope is the platform for
+platform-local names (a screen name means nothing outside its platform).
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import phonenumbers
+
+# Providers known to ignore dots in the local part and/or "+tag" suffixes. Others
+# may treat "a.b" and "ab" as different mailboxes, so we only fold where we know.
+EMAIL_IGNORES_DOTS = frozenset({"gmail.com", "googlemail.com"})
+EMAIL_PLUS_TAGS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+    "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "fastmail.com", "yandex.com", "yandex.ru",
+})
+EMAIL_DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+EMAIL_HYPHEN_TAGS = frozenset({"yahoo.com"})  # Yahoo's disposable addresses use "-"
+
+# Tracking parameters say nothing about the page.
+URL_DROP_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|igshid|si|ref|ref_src)$", re.I)
+
+# Device id types as providers spell them → one canonical type.
+DEVICE_TYPES = {
+    "imei": "IMEI", "meid": "MEID", "iccid": "ICCID", "imsi": "IMSI", "mac": "MAC", "macaddress": "MAC",
+    "mac address": "MAC", "idfa": "IDFA", "idfv": "IDFV", "androidid": "ANDROID_ID", "android id": "ANDROID_ID",
+    "gaid": "GAID", "serial": "SERIAL", "serialnumber": "SERIAL", "udid": "UDID",
+}
+
+
+@dataclass(frozen=True)
+class NormalIdentifier:
+    kind: str
+    key: str  # what reports are matched on
+    display: str  # what a person reads
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def normalize_email(value: str) -> str | None:
+    value = _clean(value).lower()
+    if value.startswith("mailto:"):
+        value = value[7:]
+    if value.count("@") != 1:
+        return None
+    local, domain = value.split("@")
+    domain = domain.strip(".")
+    if not local or not domain or "." not in domain:
+        return None
+    domain = EMAIL_DOMAIN_ALIASES.get(domain, domain)
+    if domain in EMAIL_PLUS_TAGS:
+        local = local.split("+", 1)[0]
+    if domain in EMAIL_HYPHEN_TAGS:
+        local = local.split("-", 1)[0]
+    if domain in EMAIL_IGNORES_DOTS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else None
+
+
+def normalize_phone(value: str, *, calling_code: str = "", region: str = "") -> str | None:
+    """E.164. A number without "+" is read with the report's country calling code,
+    then the given region (the unit's country); digits only when it cannot be parsed."""
+    raw = _clean(value)
+    digits = re.sub(r"[^\d+]", "", raw)
+    if not re.search(r"\d", digits):
+        return None
+    cc = re.sub(r"\D", "", calling_code or "")
+    candidates: list[tuple[str, str | None]] = []
+    if digits.startswith("+") or digits.startswith("00"):
+        candidates.append(("+" + digits.lstrip("+").removeprefix("00") if digits.startswith("00") else digits, None))
+    else:
+        if cc:
+            candidates.append((f"+{cc}{digits.lstrip('0')}", None))
+        if region:
+            candidates.append((digits, region.upper()))
+    for text, reg in candidates:
+        try:
+            number = phonenumbers.parse(text, reg)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    bare = re.sub(r"\D", "", digits)
+    return bare if len(bare) >= 6 else None
+
+
+@functools.lru_cache(maxsize=100_000)
+def phone_country(e164: str) -> str | None:
+    """ISO country of an E.164 number, or None."""
+    if not e164.startswith("+"):
+        return None
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else None
+
+
+def normalize_ip(value: str) -> str | None:
+    raw = _clean(value).strip("[]")
+    if "%" in raw:  # zone index is local to the capturing host
+        raw = raw.split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        # "203.0.113.5:443" — a port glued on by some providers
+        host = raw.rsplit(":", 1)[0] if raw.count(":") == 1 else raw
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+    # ::ffff:a.b.c.d is the IPv4 host seen through a dual-stack socket. (6to4 and
+    # Teredo are tunnels, not the same host: left as they are.)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.compressed
+
+
+def ip_is_public(canonical: str) -> bool:
+    """Private, loopback and link-local addresses name nobody outside their network."""
+    try:
+        address = ipaddress.ip_address(canonical)
+    except ValueError:
+        return False
+    if address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified:
+        return False
+    # The documentation ranges are "public" for our purposes: the test and demo
+    # data use them as stand-ins for subscribers (SPEC §6).
+    if isinstance(address, ipaddress.IPv4Address) and any(address in n for n in _DOC_NETS):
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address in _DOC_NET6:
+        return True
+    # is_global also excludes carrier-grade NAT space (100.64.0.0/10): such an address
+    # exists only inside one carrier and names nobody outside it.
+    return address.is_global
+
+
+_DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+_DOC_NET6 = ipaddress.ip_network("2001:db8::/32")
+
+
+def normalize_url(value: str) -> str | None:
+    raw = _clean(value)
+    if not raw:
+        return None
+    if "://" not in raw:
+        raw = "http://" + raw
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        scheme = "http"  # the same page over either scheme
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return None
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    host = host.lower().removeprefix("www.").removeprefix("m.")
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not URL_DROP_PARAMS.match(k)))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def normalize_device(value: str, id_type: str = "") -> tuple[str, str] | None:
+    """(canonical type, canonical value)."""
+    kind = DEVICE_TYPES.get(_clean(id_type).lower().replace("_", " ").replace("-", " "), "") or DEVICE_TYPES.get(
+        _clean(id_type).lower().replace("_", "").replace("-", "").replace(" ", ""), "")
+    kind = kind or (_clean(id_type).upper()[:30] or "DEVICE")
+    v = re.sub(r"[\s\-:.]", "", _clean(value)).upper()
+    if not v or set(v) <= {"0"}:
+        return None
+    if kind in ("IMEI", "MEID") and v.isdigit() and len(v) in (15, 16):
+        # IMEI = TAC+serial (14) + check digit or software version: the 14 identify the device.
+        v = v[:14]
+        kind = "IMEI"
+    if kind == "ICCID" and v.endswith("F"):
+        v = v[:-1]
+    return kind, v
+
+
+def normalize_platform(value: str) -> str:
+    return re.sub(r"\s+", " ", _clean(value).casefold())
+
+
+def normalize_handle(value: str) -> str:
+    return _clean(value).casefold().lstrip("@")
+
+
+def normalize_hash(value: str) -> str | None:
+    v = re.sub(r"\s", "", _clean(value)).lower()
+    return v if re.fullmatch(r"[0-9a-f]{16,128}", v) else None
+
+
+@functools.lru_cache(maxsize=200_000)  # recurring people name the same identifiers again and again
+def normalize(kind: str, value: str, *, qualifier: str = "", platform: str = "", region: str = "") -> NormalIdentifier | None:
+    """One identifier as projected (kind, value as given, qualifier) → its key, or None
+    when it is not an identifier worth matching on."""
+    value = value or ""
+    if kind == "email":
+        v = normalize_email(value)
+        return NormalIdentifier("email", f"email:{v}", v) if v else None
+    if kind == "phone":
+        v = normalize_phone(value, calling_code=qualifier, region=region)
+        return NormalIdentifier("phone", f"phone:{v}", v) if v else None
+    if kind == "ip":
+        v = normalize_ip(value)
+        return NormalIdentifier("ip", f"ip:{v}", v) if v and ip_is_public(v) else None
+    if kind == "url":
+        v = normalize_url(value)
+        return NormalIdentifier("url", f"url:{v}", v) if v else None
+    if kind == "device":
+        d = normalize_device(value, qualifier)
+        return NormalIdentifier("device", f"device:{d[0]}:{d[1]}", f"{d[0]} {d[1]}") if d else None
+    if kind in ("esp_id", "screen_name", "group"):
+        v = normalize_handle(value)
+        if not v:
+            return None
+        scope = normalize_platform(platform)
+        return NormalIdentifier(kind, f"{kind}:{scope}:{v}", f"{v} ({platform.strip()})" if platform.strip() else v)
+    if kind == "file_hash":
+        v = normalize_hash(value)
+        return NormalIdentifier("file_hash", f"file_hash:{v}", v) if v else None
+    return None  # display names and free text are not identifiers to match on
+
+
+# Screen names that many unrelated people use: matching on them merges strangers.
+GENERIC_HANDLES = frozenset({
+    "admin", "administrator", "user", "guest", "test", "anonymous", "anon", "unknown", "null", "none", "me",
+    "love", "baby", "king", "queen", "angel", "boy", "girl", "player", "player1", "gamer", "hello", "hi",
+    "مجهول", "حب", "ملك", "ملكة", "اسد", "أسد", "زائر", "مستخدم",
+})
+
+
+def handle_is_generic(value: str) -> bool:
+    v = normalize_handle(value)
+    core = re.sub(r"[\d_.\-]+$", "", v)  # "user123", "guest_7"
+    return len(v) < 4 or v in GENERIC_HANDLES or core in GENERIC_HANDLES or v.isdigit() and len(v) < 6

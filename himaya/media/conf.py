@@ -1,0 +1,26 @@
+"""Matching thresholds (SPEC §3.2): a site setting wins, then the environment, then the default."""
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+
+def _setting(name: str, default: str) -> str:
+    return str(getattr(settings, name, os.environ.get(name, default)))
+
+
+def pdq_max_distance() -> int:
+    return int(_setting("HIMAYA_PDQ_MAX_DISTANCE", "31"))
+
+
+def pdq_min_quality() -> int:
+    return int(_setting("HIMAYA_PDQ_MIN_QUALITY", "50"))
+
+
+def vpdq_match_share() -> float:
+    return float(_setting("HIMAYA_VPDQ_MATCH_SHARE", "0.8"))
+
+
+def max_decode_bytes() -> int:
+    return int(_setting("HIMAYA_MEDIA_MAX_DECODE_BYTES", str(512 * 1024 * 1024)))

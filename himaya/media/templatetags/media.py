@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from himaya.media.selectors import can_view_media, file_is_locked, file_media_summary
+
+register = template.Library()
+
+
+@register.simple_tag
+def media_summary(report_file: Any) -> dict[str, Any]:
+    return file_media_summary(report_file)
+
+
+@register.simple_tag
+def media_viewable(user: Any) -> bool:
+    return can_view_media(user)
+
+
+@register.simple_tag
+def media_locked(report_file: Any) -> bool:
+    return file_is_locked(report_file)
+
+
+@register.simple_tag
+def media_manages_lists(user: Any) -> bool:
+    from himaya.media.selectors import can_manage_hashlists
+
+    return can_manage_hashlists(user)

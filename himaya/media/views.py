@@ -1,0 +1,141 @@
+"""Safe viewing and hash-list pages. Views parse input and call selectors/services.
+
+A file is never shown unasked: the viewer page holds no image until the user asks
+(POST), and the preview endpoint serves only the file and level revealed in the
+session — one file at a time, blurred greyscale first, clearer only as a second step.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from himaya.audit.services import audit_record
+from himaya.media import selectors, services
+from himaya.media.forms import AuthorisationForm, HashListImportForm
+from himaya.media.vics import ListFormatError
+
+SESSION_KEY = "media_reveal"
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store, max-age=0"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _revealed(request: HttpRequest, file_id: str) -> str | None:
+    reveal = request.session.get(SESSION_KEY) or {}
+    return reveal.get("level") if reveal.get("file_id") == file_id else None
+
+
+@login_required
+@require_GET
+def file_viewer(request: HttpRequest, file_id: str) -> HttpResponse:
+    if not selectors.can_view_media(request.user):
+        raise PermissionDenied
+    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)
+    locked = selectors.file_is_locked(report_file)
+    return _no_store(render(request, "media/viewer.html", {
+        "f": report_file,
+        "report": report_file.report,
+        "summary": selectors.file_media_summary(report_file),
+        "state": selectors.file_media_state(report_file),
+        "locked": locked,
+        "level": None if locked else _revealed(request, file_id),
+        "authorisations": selectors.file_authorisations(report_file),
+        "can_authorise": selectors.can_record_authorisation(request.user),
+        "form": AuthorisationForm(),
+    }))
+
+
+@login_required
+@require_POST
+def file_reveal(request: HttpRequest, file_id: str) -> HttpResponse:
+    if not selectors.can_view_media(request.user):
+        raise PermissionDenied
+    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)
+    level = request.POST.get("level", "blurred")
+    if level == "hide":
+        request.session.pop(SESSION_KEY, None)
+    elif level in ("blurred", "clear") and not selectors.file_is_locked(report_file):
+        if level == "clear" and _revealed(request, file_id) is None:
+            level = "blurred"  # clearer is only ever the second step
+        # Revealing this file hides whichever file was revealed before: one at a time.
+        request.session[SESSION_KEY] = {"file_id": file_id, "level": level}
+        audit_record(actor=request.user, action="media.revealed", target=report_file, unit_id=report_file.report.unit_id, data={"file_id": file_id, "level": level})
+    return redirect("media:viewer", file_id=file_id)
+
+
+@login_required
+@require_GET
+def file_preview(request: HttpRequest, file_id: str, level: str) -> HttpResponse:
+    if _revealed(request, file_id) != level:
+        raise Http404("not revealed")
+    png = selectors.media_preview_for_user(user=request.user, file_id=file_id, level=level)
+    return _no_store(HttpResponse(png, content_type="image/png"))
+
+
+@login_required
+@require_POST
+def file_authorise(request: HttpRequest, file_id: str) -> HttpResponse:
+    form = AuthorisationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The authorisation needs a warrant number, its date and who granted it."))
+        return redirect("media:viewer", file_id=file_id)
+    try:
+        services.authorisation_record(user=request.user, file_id=file_id, **form.cleaned_data)
+    except services.MediaError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    messages.success(request, _("The legal authorisation is recorded; the file can be opened."))
+    return redirect("media:viewer", file_id=file_id)
+
+
+def _read_upload(upload) -> bytes:  # type: ignore[no-untyped-def]
+    # Uploads stream into the encrypted store (intake's handler); a list file is read back from there.
+    from himaya.core.crypto import decrypt_stream
+
+    pending = upload.pending
+    try:
+        with open(pending.temp_path, "rb") as fh:
+            return b"".join(decrypt_stream(fh))
+    finally:
+        pending.discard()
+
+
+@login_required
+def hashlists(request: HttpRequest) -> HttpResponse:
+    lists = selectors.hashlist_list_for_user(user=request.user)
+    form = HashListImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = _read_upload(form.cleaned_data["file"])
+        try:
+            hash_list = services.hashlist_import(
+                data=data, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"],
+                scheme=form.cleaned_data["scheme"] or None, provenance=form.cleaned_data["provenance"],
+                source_name=form.cleaned_data["file"].name, actor=request.user,
+            )
+        except (services.MediaError, ListFormatError) as exc:
+            messages.error(request, _("Nothing was imported: %(error)s") % {"error": exc})
+        else:
+            messages.success(request, _("%(name)s: version %(version)s, %(count)s hashes. Stored files are being re-matched.") % {
+                "name": hash_list.name, "version": hash_list.version, "count": hash_list.entry_count})
+            return redirect("media:hashlists")
+    return render(request, "media/hashlists.html", {"lists": lists, "jobs": selectors.rematch_jobs_for_user(user=request.user), "form": form})
+
+
+@login_required
+@require_GET
+def hashlist_export(request: HttpRequest, name: str) -> HttpResponse:
+    selectors.hashlist_list_for_user(user=request.user)  # permission
+    try:
+        data = services.hashlist_export(name=name, actor=request.user)
+    except services.MediaError as exc:
+        raise Http404(str(exc)) from exc
+    response = HttpResponse(data, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{name}.vics.json"'
+    return _no_store(response)

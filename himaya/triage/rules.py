@@ -1,0 +1,321 @@
+"""Triage rules: facts about one report + a rule set (data) → tier, score, reasons.
+
+Pure: no Django, no database. Rule sets are versioned data (the RuleSet model
+stores them; `defaults.DEFAULT_RULESET` is version 1). Each rule names a
+predicate below; the data gives its weight and, for a few, a floor ("at least
+P1") or a cap ("at most P4"). Score = sum of weights clamped to 0–100; the tier
+comes from score thresholds, then caps, then floors — so a floor (a child in
+danger now) always wins over a cap (viral material, another country).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from himaya.triage.textmatch import PhraseMatch, compile_phrases, find_phrases
+
+TIERS = ("P1", "P2", "P3", "P4")
+
+ENTICEMENT = "Online Enticement of Children for Sexual Acts"
+TRAFFICKING = "Child Sex Trafficking"
+MOLESTATION = "Child Sexual Molestation"
+UNSOLICITED = "Unsolicited Obscene Material Sent to a Child"
+POSSESSION = "Child Pornography (possession, manufacture, and distribution)"
+TOURISM = "Child Sex Tourism"
+
+PRODUCTION_ANNOTATIONS = ("possibleSelfProduction", "liveStreaming", "infant", "physicalHarm")
+VIRAL_ANNOTATIONS = ("viral", "potentialMeme")
+
+
+@dataclass
+class FileFacts:
+    annotations: list[str] = field(default_factory=list)
+    status: str = "pending"  # known / new / viral / benign / pending (media, SPEC §4.3)
+    exif: bool = False  # the provider saw camera metadata: an original, not a re-share
+    publicly_available: bool | None = None
+
+
+@dataclass
+class Facts:
+    incident_type: str = ""
+    escalation: str = ""
+    annotations: list[str] = field(default_factory=list)
+    batched_reason: str = ""
+    files: list[FileFacts] = field(default_factory=list)
+    victim_ages: list[int] = field(default_factory=list)
+    recipient_ages: list[int] = field(default_factory=list)
+    has_victim_or_recipient: bool = False
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (field label, text)
+    cluster_size: int = 1
+    previously_reported: int = 0
+    age_days: float | None = None  # since the incident (or receipt when unknown)
+    jurisdiction: str = "unknown"  # ours / foreign / unknown
+    jurisdiction_country: str = ""
+    actionable_identifiers: int = 0
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    weight: int
+    evidence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "weight": self.weight, "evidence": self.evidence}
+
+
+@dataclass
+class Verdict:
+    priority: str
+    score: int
+    reasons: list[Reason]
+    classification: dict[str, Any]
+
+
+# A predicate returns None (did not fire) or the evidence string; it may also
+# return (evidence, weight) to scale its weight (e.g. per file).
+Predicate = Callable[[Facts, Mapping[str, Any], "_Ctx"], "str | tuple[str, int] | None"]
+
+
+@dataclass
+class _Ctx:
+    matches: dict[str, list[PhraseMatch]]
+
+
+def _ann(name: str) -> Predicate:
+    def rule(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+        return f"reportAnnotations/{name}" if name in f.annotations else None
+    return rule
+
+
+def _file_ann(name: str) -> Predicate:
+    def rule(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+        n = sum(1 for x in f.files if name in x.annotations)
+        return f"fileAnnotations/{name} on {n} of {len(f.files)} files" if n else None
+    return rule
+
+
+def _incident(*types: str) -> Predicate:
+    def rule(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+        return f"incidentType: {f.incident_type}" if f.incident_type in types else None
+    return rule
+
+
+def _phrases(category: str) -> Predicate:
+    def rule(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+        found = c.matches.get(category) or []
+        if not found:
+            return None
+        return "; ".join(f"{m.field}: «{m.quote}»" for m in found[:3])
+    return rule
+
+
+def _escalation(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    return f"escalateToHighPriority: {f.escalation.strip()[:200]}" if f.escalation.strip() else None
+
+
+def _child_contact(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    adult = int(p.get("adult_age", 18))
+    kids = [a for a in f.recipient_ages if a < adult]
+    if kids:
+        return f"intended recipient aged {min(kids)}"
+    if f.incident_type in (ENTICEMENT, UNSOLICITED) and f.has_victim_or_recipient:
+        return f"incidentType: {f.incident_type}; a child is named"
+    return None
+
+
+def _young_victim(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    limit = int(p.get("max_age", 12))
+    young = [a for a in f.victim_ages + f.recipient_ages if a <= limit]
+    return f"victim aged {min(young)}" if young else None
+
+
+def _new_material_production(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    # New = not on a known list (media status known/viral/benign excluded);
+    # production = the provider's annotations or an original with camera metadata.
+    hits = []
+    for i, x in enumerate(f.files, start=1):
+        if x.status in ("known", "viral", "benign"):
+            continue
+        signs = [a for a in x.annotations if a in PRODUCTION_ANNOTATIONS]
+        if x.exif and x.publicly_available is False:
+            signs.append("camera metadata, not public")
+        if signs:
+            hits.append(f"file {i} ({x.status}, no known-list match): {', '.join(signs)}")
+    return "; ".join(hits) if hits else None
+
+
+def _file_count(f: Facts, p: Mapping[str, Any], c: _Ctx) -> tuple[str, int] | None:
+    n = len(f.files)
+    if n < int(p.get("min", 2)):
+        return None
+    # The rule's weight is per file, up to the cap.
+    per, cap = int(p.get("_weight", 1)), int(p.get("cap", 10))
+    return f"{n} files", min(cap, per * n)
+
+
+def _repeat(f: Facts, p: Mapping[str, Any], c: _Ctx) -> tuple[str, int] | None:
+    if f.cluster_size < 2 and not f.previously_reported:
+        return None
+    # The rule's weight is per other report, up to the cap.
+    per, cap = int(p.get("_weight", 3)), int(p.get("cap", 20))
+    n = max(f.cluster_size - 1, f.previously_reported)
+    parts = []
+    if f.cluster_size > 1:
+        parts.append(f"{f.cluster_size} linked reports in the cluster")
+    if f.previously_reported:
+        parts.append(f"previously reported {f.previously_reported} time(s)")
+    return "; ".join(parts), min(cap, per * n)
+
+
+def _recent(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    days = int(p.get("days", 7))
+    if f.age_days is not None and f.age_days <= days:
+        return f"incident {max(0, int(f.age_days))} day(s) ago"
+    return None
+
+
+def _old(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    days = int(p.get("days", 365))
+    if f.age_days is not None and f.age_days > days:
+        return f"incident {int(f.age_days)} days ago"
+    return None
+
+
+def _ours(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    return f"jurisdiction: ours ({f.jurisdiction_country})" if f.jurisdiction == "ours" else None
+
+
+def _foreign(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    return f"jurisdiction: foreign ({f.jurisdiction_country}) → referral" if f.jurisdiction == "foreign" else None
+
+
+def _viral(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    if f.batched_reason:
+        return f"batchedReport reason={f.batched_reason}"
+    if f.files and all(x.status == "viral" or any(a in VIRAL_ANNOTATIONS for a in x.annotations) for x in f.files):
+        return "every file is viral or a meme"
+    return None
+
+
+def _known_only(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    if f.files and all(x.status == "known" for x in f.files):
+        return f"all {len(f.files)} files match known lists"
+    return None
+
+
+def _no_data(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    return "no identifier of a reported person and no location" if f.actionable_identifiers == 0 and f.jurisdiction == "unknown" else None
+
+
+PREDICATES: dict[str, Predicate] = {
+    "provider_escalation": _escalation,
+    "annotation_sextortion": _ann("sextortion"),
+    "annotation_csam_solicitation": _ann("csamSolicitation"),
+    "annotation_minor_to_minor": _ann("minorToMinorInteraction"),
+    "annotation_sadistic_exploitation": _ann("sadisticOnlineExploitation"),
+    "file_infant": _file_ann("infant"),
+    "file_physical_harm": _file_ann("physicalHarm"),
+    "file_violence_gore": _file_ann("violenceGore"),
+    "file_live_streaming": _file_ann("liveStreaming"),
+    "file_possible_self_production": _file_ann("possibleSelfProduction"),
+    "file_generative_ai": _file_ann("generativeAi"),
+    "file_count": _file_count,
+    "new_material_production": _new_material_production,
+    "known_material_only": _known_only,
+    "viral_or_meme": _viral,
+    "incident_enticement": _incident(ENTICEMENT),
+    "incident_trafficking": _incident(TRAFFICKING, TOURISM),
+    "incident_molestation": _incident(MOLESTATION),
+    "incident_unsolicited_to_child": _incident(UNSOLICITED),
+    "contact_with_child": _child_contact,
+    "young_victim": _young_victim,
+    "repeat_reporting": _repeat,
+    "recent_incident": _recent,
+    "old_incident": _old,
+    "jurisdiction_ours": _ours,
+    "jurisdiction_foreign": _foreign,
+    "no_actionable_data": _no_data,
+    "text_grooming": _phrases("grooming"),
+    "text_sextortion": _phrases("sextortion"),
+    "text_meeting": _phrases("meeting"),
+    "text_threats": _phrases("threats"),
+    "text_self_harm": _phrases("self_harm"),
+    "text_access_to_children": _phrases("access_to_children"),
+}
+
+
+def _tier_for(score: int, thresholds: Mapping[str, int]) -> str:
+    for tier in ("P1", "P2", "P3"):
+        if score >= int(thresholds[tier]):
+            return tier
+    return "P4"
+
+
+_COMPILED: dict[int, dict[str, Any]] = {}
+
+
+def _compiled(ruleset: Mapping[str, Any]) -> dict[str, Any]:
+    # Phrase lists are compiled once per rule-set object (they are data, not code).
+    key = id(ruleset.get("phrases"))
+    hit = _COMPILED.get(key)
+    if hit is None or hit["src"] is not ruleset.get("phrases"):
+        hit = {"src": ruleset.get("phrases"), "re": compile_phrases(ruleset.get("phrases") or {})}
+        _COMPILED[key] = hit
+    return hit["re"]
+
+
+def evaluate(facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
+    matches: dict[str, list[PhraseMatch]] = {}
+    for m in find_phrases(facts.texts, _compiled(ruleset)):
+        matches.setdefault(m.category, []).append(m)
+    ctx = _Ctx(matches)
+    reasons: list[Reason] = []
+    floor, cap = "P4", "P1"
+    for spec in ruleset.get("rules", []):
+        if not spec.get("enabled", True):
+            continue
+        predicate = PREDICATES.get(spec["rule"])
+        if predicate is None:
+            continue  # a rule of a newer version this code does not know: ignored, not fatal
+        out = predicate(facts, {**(spec.get("params") or {}), "_weight": int(spec.get("weight", 0))}, ctx)
+        if out is None:
+            continue
+        evidence, weight = (out if isinstance(out, tuple) else (out, int(spec.get("weight", 0))))
+        reasons.append(Reason(spec["rule"], int(weight), evidence))
+        if spec.get("floor") in TIERS and TIERS.index(spec["floor"]) < TIERS.index(floor):
+            floor = spec["floor"]
+        if spec.get("cap") in TIERS and TIERS.index(spec["cap"]) > TIERS.index(cap):
+            cap = spec["cap"]
+    score = max(0, min(100, sum(r.weight for r in reasons)))
+    tier = _tier_for(score, ruleset.get("thresholds") or {"P1": 70, "P2": 45, "P3": 20})
+    if TIERS.index(tier) < TIERS.index(cap):
+        tier = cap
+    if TIERS.index(tier) > TIERS.index(floor):
+        tier = floor
+    reasons.sort(key=lambda r: -abs(r.weight))
+    return Verdict(tier, score, reasons, classify(facts, matches))
+
+
+OFFENCE_RULES: tuple[tuple[str, Callable[[Facts, dict[str, list[PhraseMatch]]], bool]], ...] = (
+    ("possession_distribution", lambda f, m: f.incident_type == POSSESSION),
+    ("production", lambda f, m: any(a in PRODUCTION_ANNOTATIONS for x in f.files for a in x.annotations) or f.incident_type == MOLESTATION),
+    ("enticement_grooming", lambda f, m: f.incident_type in (ENTICEMENT, UNSOLICITED) or "csamSolicitation" in f.annotations or bool(m.get("grooming")) or bool(m.get("meeting"))),
+    ("sextortion", lambda f, m: "sextortion" in f.annotations or bool(m.get("sextortion"))),
+    ("trafficking", lambda f, m: f.incident_type in (TRAFFICKING, TOURISM)),
+    ("self_generated", lambda f, m: "minorToMinorInteraction" in f.annotations or any("possibleSelfProduction" in x.annotations for x in f.files)),
+    ("ai_generated", lambda f, m: any("generativeAi" in x.annotations for x in f.files)),
+)
+
+
+def classify(facts: Facts, matches: dict[str, list[PhraseMatch]] | None = None) -> dict[str, Any]:
+    """SPEC §3.5 classification: incident type, offence categories, annotations."""
+    m = matches or {}
+    file_annotations = sorted({a for x in facts.files for a in x.annotations})
+    return {
+        "incident_type": facts.incident_type,
+        "offences": [name for name, test in OFFENCE_RULES if test(facts, m)],
+        "annotations": list(facts.annotations),
+        "file_annotations": file_annotations,
+    }

@@ -1,0 +1,204 @@
+"""Writes of triage: compute a report's tier, override it, review it, and
+publish a new rule set (SPEC §3.5). Rules themselves are pure (rules.py); this
+module gathers the facts from the database and stores the verdict."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from himaya.audit.services import audit_record
+from himaya.linking.models import IdentifierEntry, ReportLinkage
+from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
+from himaya.triage.defaults import DEFAULT_RULESET
+from himaya.triage.models import ReportTriage, RuleSet, TriageOverride
+from himaya.triage.rules import TIERS, Facts, FileFacts, evaluate
+
+_ruleset_cache: dict[str, Any] = {"version": None, "data": None}
+
+
+def ruleset_active() -> tuple[int, dict[str, Any]]:
+    """(version, data) of the newest rule set; the built-in defaults before the migration ran."""
+    version = RuleSet.objects.aggregate(v=Max("version"))["v"]
+    if version is None:
+        return 0, DEFAULT_RULESET
+    if _ruleset_cache["version"] != version:
+        rs = RuleSet.objects.get(version=version)
+        _ruleset_cache.update(version=version, data=rs.as_data())
+    return version, _ruleset_cache["data"]  # type: ignore[return-value]
+
+
+def _has_exif(details: Any) -> bool:
+    if not isinstance(details, dict):
+        return False
+    for c in details.get("c", []):
+        if c.get("t") == "details" and (c.get("a") or {}).get("type", "").upper() == "EXIF":
+            return True
+    return False
+
+
+def _doc_texts(document: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for c in (document or {}).get("c", []):
+        if c.get("t") == "additionalInfo" and c.get("x"):
+            out.append(("additionalInfo", c["x"]))
+    return out
+
+
+def facts_from(
+    report: Report, *, files: list[FileFacts], parties: list[tuple[str, int | None]], incidents: list[tuple[str, str, str]],
+    linkage: ReportLinkage | None, cluster_size: int, actionable: int, now: datetime,
+) -> Facts:
+    """Facts from rows already loaded (one report at a time or in bulk)."""
+    texts: list[tuple[str, str]] = []
+    if report.escalation:
+        texts.append(("escalateToHighPriority", report.escalation))
+    for kind, content, info in incidents:
+        if content:
+            texts.append((f"{kind}/content", content))
+        if info:
+            texts.append((f"{kind}/additionalInfo", info))
+    texts += _doc_texts(report.document)
+    moment = report.incident_at or report.finished_at or report.opened_at
+    return Facts(
+        incident_type=report.incident_type, escalation=report.escalation, annotations=list(report.annotations or []),
+        batched_reason=report.batched_reason, files=files,
+        victim_ages=[a for r, a in parties if r == "victim" and a is not None],
+        recipient_ages=[a for r, a in parties if r == "recipient" and a is not None],
+        has_victim_or_recipient=any(r in ("victim", "recipient") for r, _ in parties),
+        texts=texts, cluster_size=cluster_size,
+        previously_reported=len(linkage.previously_reported) if linkage else 0,
+        age_days=(now - moment).total_seconds() / 86400 if moment else None,
+        jurisdiction=linkage.decision if linkage else "unknown", jurisdiction_country=linkage.country if linkage else "",
+        actionable_identifiers=actionable,
+    )
+
+
+def file_facts(f: ReportFile, status: str) -> FileFacts:
+    return FileFacts(annotations=list(f.annotations or []), status=status or "pending", exif=_has_exif(f.details_document),
+                     publicly_available=f.publicly_available)
+
+
+def report_facts(report: Report, *, now: datetime | None = None) -> Facts:
+    from himaya.media.selectors import file_media_summary
+
+    linkage = ReportLinkage.objects.filter(report=report).first()
+    return facts_from(
+        report,
+        files=[file_facts(f, file_media_summary(f).get("status")) for f in ReportFile.objects.filter(report=report).order_by("position")],
+        parties=list(Party.objects.filter(report=report).values_list("role", "age")),
+        incidents=list(IncidentDetail.objects.filter(report=report).values_list("kind", "content", "additional_info")),
+        linkage=linkage,
+        cluster_size=ReportLinkage.objects.filter(cluster_id=linkage.cluster_id).count() if linkage else 1,
+        actionable=IdentifierEntry.objects.filter(report=report, role__in=("reported", "associated"), weak="").count(),
+        now=now or timezone.now(),
+    )
+
+
+def due_for(report: Report, tier: str, targets: dict[str, Any]) -> datetime:
+    start = report.finished_at or report.opened_at
+    return start + timedelta(minutes=int(targets.get(tier, 7 * 24 * 60)))
+
+
+@transaction.atomic
+def report_triage(*, report_id: int, now: datetime | None = None) -> ReportTriage:
+    """(Re)compute one report's tier. An override stays in force; the computed
+    tier beneath it is still updated and shown."""
+    now = now or timezone.now()
+    report = Report.objects.get(id=report_id)
+    version, ruleset = ruleset_active()
+    verdict = evaluate(report_facts(report, now=now), ruleset)
+    current = ReportTriage.objects.select_for_update().filter(report=report).first()
+    effective = (current.override_priority if current and current.override_priority else "") or verdict.priority
+    fields = dict(
+        unit_id=report.unit_id, received_at=report.finished_at or report.opened_at, priority=verdict.priority, score=verdict.score, reasons=[r.as_dict() for r in verdict.reasons],
+        classification=verdict.classification, ruleset_version=version, computed_at=now,
+        effective_priority=effective, due_at=due_for(report, effective, ruleset.get("service_targets") or {}),
+    )
+    if current is None:
+        triage = ReportTriage.objects.create(report=report, **fields)
+    else:
+        before = current.effective_priority
+        for k, v in fields.items():
+            setattr(current, k, v)
+        current.save()
+        triage = current
+        if before != effective:
+            audit_record(actor=None, action="report.priority_changed", target=report, unit_id=report.unit_id,
+                         data={"from": before, "to": effective, "ruleset": version})
+    return triage
+
+
+@transaction.atomic
+def report_triage_override(*, report_id: int, actor: Any, reason: str, priority: str = "", classification: dict[str, Any] | None = None) -> ReportTriage:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("an override needs a reason")
+    if priority and priority not in TIERS:
+        raise ValueError("unknown priority")
+    triage = ReportTriage.objects.select_for_update().select_related("report").get(report_id=report_id)
+    now = timezone.now()
+    before_p, before_c = triage.effective_priority, triage.override_classification or triage.classification
+    if priority:
+        triage.override_priority = priority
+        triage.effective_priority = priority
+        _, ruleset = ruleset_active()
+        triage.due_at = due_for(triage.report, priority, ruleset.get("service_targets") or {})
+    if classification is not None:
+        triage.override_classification = classification
+    triage.override_reason, triage.override_by, triage.override_at = reason, actor, now
+    triage.save()
+    TriageOverride.objects.create(
+        report_id=report_id, actor=actor, at=now, priority_before=before_p, priority_after=triage.effective_priority,
+        classification_before=before_c if classification is not None else None, classification_after=classification, reason=reason,
+    )
+    audit_record(actor=actor, action="report.triage_overridden", target=triage.report, unit_id=triage.report.unit_id,
+                 data={"priority": [before_p, triage.effective_priority], "classification": classification, "reason": reason})
+    return triage
+
+
+@transaction.atomic
+def report_triage_review(*, report_ids: list[int], actor: Any) -> int:
+    """Marks reports as reviewed (the service target is met)."""
+    now = timezone.now()
+    rows = list(ReportTriage.objects.select_for_update().select_related("report").filter(report_id__in=report_ids, reviewed_at__isnull=True))
+    for t in rows:
+        t.reviewed_at, t.reviewed_by = now, actor
+        t.save(update_fields=["reviewed_at", "reviewed_by"])
+        audit_record(actor=actor, action="report.triage_reviewed", target=t.report, unit_id=t.report.unit_id,
+                     data={"priority": t.effective_priority, "late": t.due_at < now})
+    return len(rows)
+
+
+@transaction.atomic
+def ruleset_publish(*, actor: Any, data: dict[str, Any], note: str = "") -> RuleSet:
+    """A new version; open reports are re-triaged in the background."""
+    from himaya.triage.validation import ruleset_validate
+
+    clean = ruleset_validate(data)
+    version = (RuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    rs = RuleSet.objects.create(version=version, note=note, created_by=str(getattr(actor, "username", actor) or "system"), **clean)
+    audit_record(actor=actor, action="triage.ruleset_published", target=rs, data={"version": version, "note": note})
+    from himaya.triage.tasks import enqueue_retriage_open
+
+    transaction.on_commit(lambda: enqueue_retriage_open(version))
+    return rs
+
+
+def open_report_ids() -> list[int]:
+    return list(Report.objects.filter(status=ReportStatus.FINISHED, closed_at__isnull=True).values_list("id", flat=True))
+
+
+def retriage_open(*, version: int | None = None) -> int:
+    """Re-triage every open report not yet on `version` (idempotent, resumable)."""
+    count = 0
+    qs = Report.objects.filter(status=ReportStatus.FINISHED, closed_at__isnull=True)
+    if version is not None:
+        qs = qs.exclude(triage__ruleset_version__gte=version)
+    for report_id in qs.values_list("id", flat=True).iterator(chunk_size=2000):
+        report_triage(report_id=report_id)
+        count += 1
+    return count

@@ -1,0 +1,146 @@
+"""The triage queue, the override of one report, and the rule sets (SPEC §3.5).
+
+Views parse the request and call selectors (permission in the queryset) and
+services (writes with their audit events)."""
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
+from himaya.triage.forms import BulkForm, OverrideForm
+from himaya.triage.labels import PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS
+from himaya.triage.models import RuleSet
+from himaya.triage.rules import TIERS
+from himaya.triage.selectors import triage_queue_for_user
+from himaya.triage.services import report_triage_override, report_triage_review, ruleset_active, ruleset_publish
+from himaya.triage.validation import PHRASE_CATEGORIES, RuleSetError
+
+PAGE_SIZE = 50
+
+
+def _can_triage(user) -> bool:  # type: ignore[no-untyped-def]
+    return user.is_superuser or user.has_role("intake_analyst", "supervisor")
+
+
+def _can_edit_rules(user) -> bool:  # type: ignore[no-untyped-def]
+    return user.is_superuser or user.has_role("supervisor")
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    priority = request.GET.get("priority", "")
+    priority = priority if priority in TIERS else ""
+    decision = request.GET.get("decision", "")
+    decision = decision if decision in ("ours", "foreign", "unknown") else ""
+    overdue = {"1": True, "0": False}.get(request.GET.get("overdue", ""))
+    reviewed = {"1": True, "all": None}.get(request.GET.get("reviewed", ""), False)
+    cluster_raw = request.GET.get("cluster", "").strip()
+    cluster = int(cluster_raw) if cluster_raw.isdigit() and len(cluster_raw) < 19 else None
+    qs = triage_queue_for_user(request.user, priority=priority, decision=decision, cluster=cluster, overdue=overdue, reviewed=reviewed, now=now)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    if request.method == "POST":
+        if not _can_triage(request.user):
+            raise PermissionDenied
+        raw_ids = [int(x) for x in request.POST.getlist("reports") if x.isdigit() and len(x) < 19]
+        # Only reports this user may see are valid choices: checked through the queryset.
+        allowed = set(report_queryset_for_user(request.user).filter(id__in=raw_ids).values_list("id", flat=True))  # type: ignore[arg-type]
+        form = BulkForm(request.POST, report_ids=sorted(allowed))
+        if form.is_valid() and allowed:
+            chosen = [i for i in form.cleaned_data["reports"] if i in allowed]
+            if form.cleaned_data["action"] == "review":
+                n = report_triage_review(report_ids=chosen, actor=request.user)
+                messages.success(request, _("%(n)d reports marked as reviewed.") % {"n": n})
+            else:
+                for rid in chosen:
+                    report_triage_override(report_id=rid, actor=request.user, reason=form.cleaned_data["reason"], priority=form.cleaned_data["priority"])
+                messages.success(request, _("Priority changed for %(n)d reports.") % {"n": len(chosen)})
+        else:
+            messages.error(request, _("Choose reports and an action (a priority needs a reason)."))
+        return HttpResponseRedirect(request.get_full_path())
+
+    query = request.GET.copy()
+    query.pop("page", None)
+    rows = [{"report": t.report, "t": t, "l": getattr(t.report, "linkage", None),
+             "overdue": t.reviewed_at is None and t.due_at < now, "top": t.reasons[:3]} for t in page.object_list]
+    return render(request, "triage/queue.html", {
+        "page": page, "rows": rows, "query": query.urlencode(),
+        "priority": priority, "decision": decision, "overdue": request.GET.get("overdue", ""),
+        "reviewed": request.GET.get("reviewed", ""), "cluster": cluster_raw,
+        "priorities": list(PRIORITY_LABELS.items()), "can_triage": _can_triage(request.user),
+        "filtered": bool(priority or decision or overdue is not None or cluster is not None or reviewed is not False),
+    })
+
+
+@login_required
+@require_POST
+def override(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_get_for_user(user=request.user, report_id=pk, audit=False)  # type: ignore[arg-type]
+    if not _can_triage(request.user):
+        raise PermissionDenied
+    form = OverrideForm(request.POST)
+    if form.is_valid() and hasattr(report, "triage"):
+        classification = None
+        if form.cleaned_data["change_classification"]:
+            base = report.triage.override_classification or report.triage.classification
+            classification = {**base, "offences": form.cleaned_data["offences"]}
+        report_triage_override(report_id=report.id, actor=request.user, reason=form.cleaned_data["reason"],
+                               priority=form.cleaned_data["priority"], classification=classification)
+        messages.success(request, _("The priority decision was recorded."))
+    else:
+        messages.error(request, _("Not recorded: give a reason, and a priority or offence categories."))
+    return HttpResponseRedirect(reverse("reports:detail", args=[report.id]) + "#triage")
+
+
+@login_required
+def rules(request: HttpRequest) -> HttpResponse:
+    version, data = ruleset_active()
+    editable = _can_edit_rules(request.user)
+    error = ""
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied
+        new = json.loads(json.dumps(data))
+        try:
+            for spec in new["rules"]:
+                name = spec["rule"]
+                spec["weight"] = int(request.POST.get(f"weight-{name}", spec.get("weight", 0)))
+                spec["enabled"] = request.POST.get(f"enabled-{name}") == "on"
+                for bound in ("floor", "cap"):
+                    value = request.POST.get(f"{bound}-{name}", "")
+                    if value in TIERS:
+                        spec[bound] = value
+                    else:
+                        spec.pop(bound, None)
+            for tier in ("P1", "P2", "P3"):
+                new["thresholds"][tier] = int(request.POST.get(f"threshold-{tier}", new["thresholds"][tier]))
+            for tier in TIERS:
+                new["service_targets"][tier] = int(request.POST.get(f"target-{tier}", new["service_targets"][tier]))
+            for cat in PHRASE_CATEGORIES:
+                if f"phrases-{cat}" in request.POST:
+                    new["phrases"][cat] = [line.strip() for line in request.POST[f"phrases-{cat}"].splitlines() if line.strip()]
+            rs = ruleset_publish(actor=request.user, data=new, note=request.POST.get("note", "")[:1000])
+        except (ValueError, RuleSetError) as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("Rule set version %(v)d is in force; open reports are being re-triaged.") % {"v": rs.version})
+            return HttpResponseRedirect(reverse("triage:rules"))
+    rows = [{"spec": s, "label": RULE_LABELS.get(s["rule"], s["rule"]), "enabled": s.get("enabled", True)} for s in data["rules"]]
+    phrases = [{"key": k, "label": PHRASE_LABELS[k], "text": "\n".join(data["phrases"].get(k, []))} for k in PHRASE_CATEGORIES]
+    return render(request, "triage/rules.html", {
+        "version": version, "rows": rows, "thresholds": data["thresholds"], "targets": data["service_targets"],
+        "phrases": phrases, "editable": editable, "error": error, "tiers": TIERS,
+        "versions": RuleSet.objects.only("version", "note", "created_at", "created_by")[:20],
+    })

@@ -1,0 +1,73 @@
+"""Identifier normalisation: pure, no database."""
+from __future__ import annotations
+
+import pytest
+
+from himaya.linking.normalize import (
+    handle_is_generic, normalize, normalize_device, normalize_email, normalize_ip, normalize_phone, normalize_url, phone_country,
+)
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("John.Smith+kids@GMAIL.com", "johnsmith@gmail.com"),
+    ("j.o.h.n.smith@googlemail.com", "johnsmith@gmail.com"),
+    ("first.last+x@example.com", "first.last+x@example.com"),  # unknown provider: dots and tags are significant
+    ("Someone+tag@Outlook.com", "someone@outlook.com"),
+    ("mailto:A@Example.COM", "a@example.com"),
+    ("not-an-email", None),
+    ("a@b@example.com", None),
+])
+def test_email(raw: str, expected: str | None) -> None:
+    assert normalize_email(raw) == expected
+
+
+def test_phone_with_calling_code_and_region() -> None:
+    assert normalize_phone("599000111", calling_code="+970") == "+970599000111"
+    assert normalize_phone("0599 000 111", calling_code="970") == "+970599000111"
+    assert normalize_phone("0599-000-111", region="PS") == "+970599000111"
+    assert normalize_phone("+970 (599) 000-111") == "+970599000111"
+    assert normalize_phone("00970599000111") == "+970599000111"
+    assert normalize_phone("no digits") is None
+    assert phone_country("+970599000111") == "PS"
+    assert phone_country("+201000000001") == "EG"
+
+
+def test_ip_canonical_and_mapped_folded() -> None:
+    assert normalize_ip("::ffff:192.0.2.10") == "192.0.2.10"
+    assert normalize_ip("2001:DB8:0:0::1") == "2001:db8::1"
+    assert normalize_ip(" 198.51.100.7 ") == "198.51.100.7"
+    assert normalize_ip("203.0.113.5:443") == "203.0.113.5"
+    assert normalize_ip("999.1.1.1") is None
+    # Private, loopback and carrier-grade NAT space name nobody outside their network.
+    assert normalize("ip", "10.0.0.1") is None
+    assert normalize("ip", "100.64.1.1") is None
+    assert normalize("ip", "127.0.0.1") is None
+    assert normalize("ip", "192.0.2.1").key == "ip:192.0.2.1"
+
+
+def test_url_canonical() -> None:
+    a = normalize_url("HTTPS://WWW.Example.com:443/u/bad_user_77/?utm_source=x&b=2&a=1#frag")
+    b = normalize_url("http://example.com/u/bad_user_77?a=1&b=2")
+    assert a == b == "http://example.com/u/bad_user_77?a=1&b=2"
+    assert normalize_url("example.com") == "http://example.com/"
+
+
+def test_device_ids() -> None:
+    # With and without the Luhn check digit: the same handset.
+    assert normalize_device("49-015420-323751-8", "IMEI") == normalize_device("49015420323751", "imei") == ("IMEI", "49015420323751")
+    assert normalize_device("89970000000000000001F", "ICCID") == ("ICCID", "89970000000000000001")
+    assert normalize_device("000000000000000", "IMEI") is None
+    assert normalize_device("aa:bb:cc:dd:ee:ff", "MAC address") == ("MAC", "AABBCCDDEEFF")
+
+
+def test_platform_scoped_names() -> None:
+    a = normalize("screen_name", "@Bad_User_77", platform="ExampleChat")
+    b = normalize("screen_name", "bad_user_77", platform="examplechat ")
+    c = normalize("screen_name", "bad_user_77", platform="OtherSite")
+    assert a.key == b.key != c.key
+    assert normalize("display_name", "Bad User") is None
+
+
+def test_generic_handles() -> None:
+    assert handle_is_generic("admin") and handle_is_generic("user123") and handle_is_generic("ab") and handle_is_generic("مجهول")
+    assert not handle_is_generic("falcon_ramallah_88")
