@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "himaya.core.middleware.RequestIdMiddleware",
     "himaya.core.middleware.SecurityHeadersMiddleware",
+    "himaya.core.middleware.ProviderApiShortcut",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "himaya.core.middleware.ArabicFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -66,3 +66,26 @@ class ArabicFirstLocaleMiddleware:
             response["Vary"] = f"{patch_vary}, Cookie" if patch_vary else "Cookie"
         translation.deactivate()
         return response
+
+
+class ProviderApiShortcut:
+    """Sends /ispws/ straight to its view, past sessions, locale, CSRF, auth and messages.
+
+    The provider API authenticates every request itself (HTTP Basic) and answers
+    XML; none of that machinery applies to it, and it is the path that must carry
+    hundreds of reports a second. Request IDs and security headers (earlier in
+    MIDDLEWARE) still apply.
+    """
+
+    PREFIX = "/ispws/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.PREFIX):
+            from django.urls import resolve
+
+            match = resolve(request.path_info)
+            return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)
