@@ -166,7 +166,8 @@ def report_open(*, reporter: Reporter, raw: bytes, now: datetime | None = None) 
 
 def _report_for_update(*, reporter: Reporter, report_id: Any) -> Report:
     rid = parse_report_id(report_id)
-    report = Report.objects.select_for_update().filter(id=rid).first()
+    # The documents are large and encrypted: the lifecycle checks never need them.
+    report = Report.objects.select_for_update().defer("raw_xml", "document").filter(id=rid).first()
     if report is None:
         raise IntakeError(5001, report_id=rid)
     if report.reporter_id != reporter.id:
