@@ -10,6 +10,10 @@ from typing import Any
 from django.db import connection, models
 
 
+# One encoder for every value: json.dumps with a non-default option builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000) -> int:
     """rows: tuples in `columns` order (attnames, e.g. report_id). JSON columns take
     Python objects."""
@@ -22,7 +26,7 @@ def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable
             raw = cur.cursor  # psycopg 3
             with raw.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({cols}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([json.dumps(v, ensure_ascii=False) if j else v for v, j in zip(row, is_json)])
+                    copy.write_row([_encode(v) if j else v for v, j in zip(row, is_json)])
                     n += 1
         return n
     chunk: list[models.Model] = []

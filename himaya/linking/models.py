@@ -60,6 +60,10 @@ class ReportLinkage(models.Model):
     report = models.OneToOneField("reports.Report", on_delete=models.CASCADE, primary_key=True, related_name="linkage")
     # The smallest report id of the cluster: stable as clusters only grow.
     cluster_id = models.BigIntegerField(db_index=True)
+    # What a person sees and filters on: the smallest report id of this report's
+    # own unit within the cluster. The cluster_id above may be a report of
+    # another unit; shown, it would tell one unit about another's reports.
+    unit_cluster_id = models.BigIntegerField(default=0, db_index=True)
     country = models.CharField(max_length=2, blank=True)
     region = models.CharField(max_length=100, blank=True)
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNKNOWN, db_index=True)

@@ -4,6 +4,11 @@ that makes it better, not different: every key's statistics are known before the
 first link is made, so an IP that turns out shared, or a file that turns out
 viral, links nobody — the incremental path can only stop linking from the moment
 it learns that.
+
+What depends on one report alone (its entries, its location, its
+priorCTReports) is computed by worker processes a range of ids at a time
+(parallel.py); the parent builds the key statistics, the pairs and the
+clusters, and streams the rows into the derived tables.
 """
 from __future__ import annotations
 
@@ -15,11 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from himaya.linking.extract import (
-    IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness, link_strength,
+    IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
 from himaya.linking.bulkwrite import write_rows
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
-from himaya.linking.services import VIRAL_FILE_ANNOTATIONS, _jurisdiction, _lock, _previously_reported, home_country, raw_identifiers
+from himaya.linking.parallel import map_chunks, workers_for
+from himaya.linking.services import (
+    VIRAL_FILE_ANNOTATIONS, _jurisdiction, _lock, home_country, previously_linked_entry, prior_references, raw_identifiers,
+)
 from himaya.reports.models import Identifier, IpCaptureEvent, Party, Report, ReportFile, ReportStatus
 
 CHUNK = 5000
@@ -31,26 +39,45 @@ def _chunks(ids: list[int], n: int) -> Iterator[list[int]]:
         yield ids[i:i + n]
 
 
-def _entries_for(ids: list[int], region: str) -> dict[int, list[Entry]]:
-    reports = {r[0]: r[1:] for r in Report.objects.filter(id__in=ids).values_list("id", "platform", "batched_reason")}
+def _ranges(ids: list[int], n: int) -> list[tuple[int, int]]:
+    """Chunks of the sorted ids as (first, last): range scans, not IN lists of thousands."""
+    return [(c[0], c[-1]) for c in _chunks(ids, n)]
+
+
+def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]:
+    reports = {r[0]: r[1:] for r in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).values_list("id", "platform", "batched_reason")}
     parties: dict[int, dict[int, tuple[str, str, int | None]]] = defaultdict(dict)
-    for pid, rid, role, platform, parent in Party.objects.filter(report_id__in=ids).values_list("id", "report_id", "role", "platform", "parent_id"):
+    for pid, rid, role, platform, parent in Party.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1]).values_list("id", "report_id", "role", "platform", "parent_id"):
         parties[rid][pid] = (role, platform, parent)
     idents: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in Identifier.objects.filter(report_id__in=ids).values_list("report_id", "party_id", "file_id", "kind", "value", "qualifier", "path"):
+    for row in Identifier.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1]).values_list("report_id", "party_id", "file_id", "kind", "value", "qualifier", "path"):
         idents[row[0]].append(row[1:])
     proxies: dict[int, set[tuple[int | None, str]]] = defaultdict(set)
-    for rid, fid, path in IpCaptureEvent.objects.filter(report_id__in=ids, possible_proxy=True).values_list("report_id", "file_id", "path"):
+    for rid, fid, path in IpCaptureEvent.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1], possible_proxy=True).values_list("report_id", "file_id", "path"):
         proxies[rid].add((fid, path))
     files: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for fid, rid, sha, ann in ReportFile.objects.filter(report_id__in=ids).values_list("id", "report_id", "sha256", "annotations"):
-        batched = bool(reports[rid][1])
-        files[rid].append((fid, sha, batched or any(a in VIRAL_FILE_ANNOTATIONS for a in (ann or []))))
+    for fid, rid, sha, ann in ReportFile.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1]).values_list("id", "report_id", "sha256", "annotations"):
+        if rid in reports:
+            files[rid].append((fid, sha, bool(reports[rid][1]) or any(a in VIRAL_FILE_ANNOTATIONS for a in (ann or []))))
     out = {}
     for rid, (platform, batched_reason) in reports.items():
         raw = raw_identifiers(report_platform=platform, batched=bool(batched_reason), parties=parties[rid], identifiers=idents[rid],
                               proxies=proxies[rid], files=files[rid])
         out[rid] = extract(raw, region=region)
+    return out
+
+
+_REGION = {"region": ""}  # reaches the workers through fork
+
+
+def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[Entry], dict[str, Any], list[dict[str, Any]]]]:
+    """A chunk's entries, jurisdiction and priorCTReports: all that depends on
+    one report alone (run in a worker)."""
+    entries = _entries_for(bounds, _REGION["region"])
+    out = []
+    for report in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).only("id", "document").order_by("id"):
+        es = entries.get(report.id, [])
+        out.append((report.id, es, _jurisdiction(report, es), prior_references(report)))
     return out
 
 
@@ -63,9 +90,14 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
             model.objects.all()._raw_delete(model.objects.db)  # derived data, no dependants
         ids = list(Report.objects.filter(status=ReportStatus.FINISHED).order_by("id").values_list("id", flat=True))
         entries: dict[int, list[Entry]] = {}
-        for chunk in _chunks(ids, CHUNK):
-            entries.update(_entries_for(chunk, region))
+        located: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        _REGION["region"] = region
+        for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers_for(len(ids))):
+            for rid, es, j, prior in rows:
+                entries[rid] = es
+                located[rid] = (j, prior)
             say("extract", len(entries))
+        ids = [rid for rid in ids if rid in entries]  # finished meanwhile: the incremental path links it
 
         stats: dict[str, KeyStats] = defaultdict(KeyStats)
         kinds: dict[str, str] = {}
@@ -96,6 +128,7 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
                         pair = shared[(prev, rid)]
                         if not any(s.kind == kind and s.display == display for s in pair):
                             pair.append(Shared(kind, display, role, prole))
+        del postings
         say("pairs", len(shared))
 
         parent = {rid: rid for rid in ids}
@@ -107,38 +140,53 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
                 x = parent[x]
             return x
 
-        links: list[tuple[Any, ...]] = []
-        by_report: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-        for (lo, hi), items in shared.items():
-            strength = link_strength(items)
-            merges = strength >= MERGE_THRESHOLD
-            via = [{"kind": s.kind, "value": s.display, "strength": round(identifier_strength(s), 3)} for s in items]
-            links.append((lo, hi, strength, merges, via, now))
-            by_report[hi][lo] = {"strength": strength, "merges": merges, "via": via}
-            if merges:
-                a, b = find(lo), find(hi)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-        say("links", len(links))
+        previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
+
+        def link_rows() -> Iterator[tuple[Any, ...]]:
+            # Streamed into COPY, each pair dropped once written: the links are
+            # the largest thing the rebuild makes, never all in memory at once.
+            while shared:
+                (lo, hi), items = shared.popitem()
+                each = [identifier_strength(s) for s in items]
+                miss = 1.0
+                for x in each:
+                    miss *= 1.0 - x
+                strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
+                merges = strength >= MERGE_THRESHOLD
+                via = [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)]
+                earlier = previously_linked_entry(lo, via)
+                if earlier:
+                    previously[hi].append(earlier)
+                if merges:
+                    a, b = find(lo), find(hi)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+                yield (lo, hi, strength, merges, via, now)
 
         write_rows(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
                    ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
         write_rows(IdentifierEntry, ("report_id", "kind", "key", "display", "role", "account", "weak"),
                    ((rid, e.kind, e.key, e.display[:300], e.role, e.account, e.weak) for rid in ids for e in entries[rid]))
-        write_rows(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), links)
-        say("written", len(links))
+        n_links = write_rows(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), link_rows())
+        say("written", n_links)
+
+        unit_of = dict(Report.objects.filter(status=ReportStatus.FINISHED).values_list("id", "unit_id").iterator(chunk_size=20000))
+        unit_cluster: dict[tuple[int, int | None], int] = {}
+        for rid in ids:  # ascending: the first seen is the smallest
+            unit_cluster.setdefault((find(rid), unit_of[rid]), rid)
 
         count = 0
         for chunk in _chunks(ids, CHUNK):
             rows = []
-            for report in Report.objects.filter(id__in=chunk).only("id", "document"):
-                es = entries[report.id]
-                j = _jurisdiction(report, es)
+            for rid in chunk:
+                es = entries.pop(rid)
+                j, prior = located.pop(rid)
                 notes = [{"kind": e.kind, "value": e.display, "weak": e.weak or weak_keys[e.key], "reports": stats[e.key].reports}
                          for e in es if e.weak or weak_keys[e.key]]
-                rows.append((report.id, find(report.id), j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
-                             _previously_reported(report, by_report[report.id]), notes, now))
-            write_rows(ReportLinkage, ("report_id", "cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
+                root = find(rid)
+                rows.append((rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
+                             prior + sorted(previously.pop(rid, []), key=lambda p: p["id"]), notes, now))
+            write_rows(ReportLinkage, ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
             count += len(rows)
             say("linkage", count)
-    return {"reports": len(ids), "keys": len(stats), "links": len(links), "clusters": len({find(r) for r in ids})}
+    return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len({find(r) for r in ids})}

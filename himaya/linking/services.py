@@ -153,20 +153,53 @@ def _jurisdiction(report: Report, entries: list[Entry]) -> dict[str, Any]:
     return decide(clues, home=home_country())
 
 
-def _previously_reported(report: Report, links: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def prior_references(report: Report) -> list[dict[str, Any]]:
+    """The report's priorCTReports, each with the stored report it names if any."""
     out: list[dict[str, Any]] = []
     for role, ref in prior_reports(report.document or {}):
         known = None
         if ref.isdigit() and len(ref) < 19:
             known = Report.objects.filter(Q(id=int(ref)) | Q(external_id=int(ref))).exclude(id=report.id).values_list("id", flat=True).first()
         out.append({"id": known, "reference": ref, "via": "priorCTReports"})
-    for other, link in sorted(links.items()):
-        if other >= report.id:
-            continue
-        account_via = [v for v in link["via"] if v["kind"] in ACCOUNT_KINDS + ("device",) and v["strength"] >= MERGE_THRESHOLD]
-        if account_via:
-            out.append({"id": other, "reference": str(other), "via": ", ".join(f"{v['kind']}: {v['value']}" for v in account_via[:3])})
     return out
+
+
+def _previously_reported(report: Report, links: dict[int, dict[str, Any]], *, prior: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    out = prior_references(report) if prior is None else list(prior)
+    return out + previously_linked(report.id, links)
+
+
+def previously_linked(report_id: int, links: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier reports about the same account or device."""
+    out: list[dict[str, Any]] = []
+    for other, link in sorted(links.items()):
+        if other < report_id:
+            entry = previously_linked_entry(other, link["via"])
+            if entry:
+                out.append(entry)
+    return out
+
+
+def previously_linked_entry(other: int, via: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An earlier linked report as "previously reported", when the link is a shared account or device."""
+    account_via = [v for v in via if v["kind"] in ACCOUNT_KINDS + ("device",) and v["strength"] >= MERGE_THRESHOLD]
+    if not account_via:
+        return None
+    return {"id": other, "reference": str(other), "via": ", ".join(f"{v['kind']}: {v['value']}" for v in account_via[:3])}
+
+
+def unit_clusters_refresh(*, cluster_id: int) -> None:
+    """Per unit, the smallest report id of that unit in the cluster (what the unit sees)."""
+    members = list(ReportLinkage.objects.filter(cluster_id=cluster_id).values_list("report_id", "report__unit_id", "unit_cluster_id"))
+    smallest: dict[int | None, int] = {}
+    for rid, unit_id, _ in members:
+        smallest[unit_id] = min(rid, smallest.get(unit_id, rid))
+    stale: dict[int, list[int]] = defaultdict(list)
+    for rid, unit_id, current in members:
+        if current != smallest[unit_id]:
+            stale[smallest[unit_id]].append(rid)
+    for value, rids in stale.items():  # usually only the new report
+        ReportLinkage.objects.filter(report_id__in=rids).update(unit_cluster_id=value)
 
 
 @transaction.atomic
@@ -228,4 +261,5 @@ def report_link(*, report_id: int) -> LinkResult:
         "evidence": j["evidence"], "previously_reported": _previously_reported(report, links), "notes": notes,
         "linked_at": timezone.now(),
     })
+    unit_clusters_refresh(cluster_id=cluster_id)
     return LinkResult(report.id, cluster_id, others, len(links))

@@ -42,7 +42,7 @@ class TriageListSerializer(ReportListSerializer):
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_cluster(self, obj: Any) -> int | None:
         link = getattr(obj, "linkage", None) if hasattr(obj, "linkage") else None
-        return link.cluster_id if link else None
+        return link.unit_cluster_id if link else None
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_jurisdiction(self, obj: Any) -> dict[str, Any] | None:
@@ -58,7 +58,7 @@ class TriageListSerializer(ReportListSerializer):
 class TriageFilterMixin(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(field_name="triage__effective_priority", choices=[(t, t) for t in TIERS])
     min_score = django_filters.NumberFilter(field_name="triage__score", lookup_expr="gte")
-    cluster = django_filters.NumberFilter(field_name="linkage__cluster_id")
+    cluster = django_filters.NumberFilter(field_name="linkage__unit_cluster_id")
     jurisdiction = django_filters.ChoiceFilter(field_name="linkage__decision", choices=[(d, d) for d in ("ours", "foreign", "unknown")])
     country = django_filters.CharFilter(field_name="linkage__country", lookup_expr="iexact")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
@@ -74,6 +74,10 @@ class TriageFilterMixin(django_filters.FilterSet):
 
         from himaya.linking.models import ReportLink
 
+        # Only from a report this user may see: another unit's report id must not
+        # answer "which of my reports are linked to it".
+        if not self.queryset.filter(id=value).exists():
+            return qs.none()
         ids = set()
         for lo, hi in ReportLink.objects.filter(Q(low_id=value) | Q(high_id=value)).values_list("low_id", "high_id"):
             ids.add(hi if lo == value else lo)

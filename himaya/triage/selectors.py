@@ -54,7 +54,7 @@ def report_triage_summary(report: Report) -> dict[str, Any]:
     if linkage is not None:
         out.update(
             jurisdiction={"country": linkage.country or None, "region": linkage.region or None, "decision": linkage.decision},
-            cluster=linkage.cluster_id,
+            cluster=linkage.unit_cluster_id,
             linked_reports=[{"id": r["id"], "via": r["via"], "strength": r["strength"]} for r in report_links(report)],
         )
     return out
@@ -70,6 +70,25 @@ class TriagePanel:
     overrides: list[TriageOverride]
     cluster_size: int
     overdue: bool
+    previously: list[dict[str, Any]]
+
+
+def _previously_visible(report: Report, linkage: ReportLinkage | None) -> list[dict[str, Any]]:
+    """"Previously reported" entries without the ids of other units' reports: a
+    priorCTReports reference stays (the provider wrote it), its link does not;
+    a link found through a shared account is dropped."""
+    if linkage is None:
+        return []
+    entries = list(linkage.previously_reported or [])
+    ids = {p["id"] for p in entries if p.get("id")}
+    mine = set(Report.objects.filter(id__in=ids, unit_id=report.unit_id).values_list("id", flat=True)) if ids else set()
+    out = []
+    for p in entries:
+        if p.get("id") in mine or p.get("id") is None:
+            out.append(p)
+        elif p.get("via") == "priorCTReports":
+            out.append({**p, "id": None})
+    return out
 
 
 def report_triage_panel(report: Report, *, now: datetime | None = None) -> TriagePanel:
@@ -79,7 +98,8 @@ def report_triage_panel(report: Report, *, now: datetime | None = None) -> Triag
     return TriagePanel(
         triage=triage, linkage=linkage, links=report_links(report) if linkage else [],
         overrides=list(TriageOverride.objects.filter(report=report).select_related("actor")),
-        cluster_size=ReportLinkage.objects.filter(cluster_id=linkage.cluster_id, report__unit_id=report.unit_id).count() if linkage else 0,
+        cluster_size=ReportLinkage.objects.filter(unit_cluster_id=linkage.unit_cluster_id).count() if linkage else 0,
+        previously=_previously_visible(report, linkage),
         overdue=bool(triage and triage.reviewed_at is None and triage.due_at < now),
     )
 
@@ -102,7 +122,7 @@ def triage_queue_for_user(user: Any, *, priority: str = "", decision: str = "", 
     if decision:
         qs = qs.filter(report__linkage__decision=decision)
     if cluster is not None:
-        qs = qs.filter(report__linkage__cluster_id=cluster)
+        qs = qs.filter(report__linkage__unit_cluster_id=cluster)
     if overdue is True:
         qs = qs.filter(reviewed_at__isnull=True, due_at__lt=now)
     elif overdue is False:

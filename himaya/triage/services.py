@@ -92,7 +92,7 @@ def report_facts(report: Report, *, now: datetime | None = None) -> Facts:
         parties=list(Party.objects.filter(report=report).values_list("role", "age")),
         incidents=list(IncidentDetail.objects.filter(report=report).values_list("kind", "content", "additional_info")),
         linkage=linkage,
-        cluster_size=ReportLinkage.objects.filter(cluster_id=linkage.cluster_id).count() if linkage else 1,
+        cluster_size=ReportLinkage.objects.filter(unit_cluster_id=linkage.unit_cluster_id).count() if linkage else 1,
         actionable=IdentifierEntry.objects.filter(report=report, role__in=("reported", "associated"), weak="").count(),
         now=now or timezone.now(),
     )

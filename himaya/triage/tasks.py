@@ -36,7 +36,9 @@ def _cluster_growth_matters(result: object) -> bool:
         return False
     params = spec.get("params") or {}
     per, cap = int(spec.get("weight", 3)), int(params.get("cap", 20))
-    size = ReportLinkage.objects.filter(cluster_id=result.cluster_id).count()  # type: ignore[attr-defined]
+    # The weight counts the reports of the report's own unit in the cluster.
+    mine = ReportLinkage.objects.filter(report_id=result.report_id).values_list("unit_cluster_id", flat=True).first()  # type: ignore[attr-defined]
+    size = ReportLinkage.objects.filter(unit_cluster_id=mine).count()
     return min(cap, per * (size - 2)) != min(cap, per * (size - 1))
 
 

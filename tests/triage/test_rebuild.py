@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> tuple:
     return (
-        sorted(ReportLinkage.objects.values_list("report_id", "cluster_id", "decision", "country")),
+        sorted(ReportLinkage.objects.values_list("report_id", "cluster_id", "unit_cluster_id", "decision", "country", "previously_reported")),
         sorted(ReportLink.objects.values_list("low_id", "high_id", "strength", "merges")),
         sorted(ReportTriage.objects.values_list("report_id", "effective_priority", "score")),
     )
@@ -36,3 +36,35 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     assert triage_rebuild()["reports"] == 6
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen before"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_in_worker_processes_gives_the_same_answer(settings) -> None:  # type: ignore[no-untyped-def]
+    """Worker processes (PostgreSQL, committed rows) and one process agree."""
+    from django.db import connection
+
+    from himaya.accounts.services import unit_get_or_create
+    from himaya.linking import rebuild as linking
+    from himaya.linking.parallel import workers_for
+    from himaya.linking.rebuild import linking_rebuild
+    from himaya.triage import rebuild as triage
+    from himaya.triage.rebuild import triage_rebuild
+
+    if connection.vendor != "postgresql":
+        pytest.skip("worker processes run on PostgreSQL only")
+    unit = unit_get_or_create(code="unit-a")
+    for i in range(7):
+        store(report_xml(incident_type=ENTICEMENT if i % 3 == 0 else "Child Sex Trafficking", recipient_age=12,
+                         suspect=Person(esp_id=f"w{i % 3}", emails=[f"p{i % 2}@example.com"], ips=[("192.0.2.9", i == 4)])),
+              unit=unit, files=[FileSpec(content=f"f{i % 2}".encode())])
+    serial_link, serial_triage = linking_rebuild(), triage_rebuild()
+    serial = snapshot()
+    settings.HIMAYA_REBUILD_WORKERS = 2
+    chunk = (linking.CHUNK, triage.CHUNK)
+    linking.CHUNK = triage.CHUNK = 2  # several chunks for two workers
+    try:
+        assert workers_for(7) == 2
+        assert (linking_rebuild(), triage_rebuild()) == (serial_link, serial_triage)
+    finally:
+        linking.CHUNK, triage.CHUNK = chunk
+    assert snapshot() == serial

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from himaya.triage import labels
+from himaya.triage.evidence import evidence_display
 from himaya.triage.selectors import report_triage_panel
 
 register = template.Library()
@@ -18,6 +19,11 @@ def triage_panel(report: Any) -> Any:
 @register.filter
 def rule_label(name: str) -> str:
     return labels.rule_label(name)
+
+
+@register.filter
+def evidence(text: str) -> str:
+    return evidence_display(text)
 
 
 @register.filter
