@@ -370,6 +370,12 @@ def rematch_job_run(*, job_id: int, batch: int = 500, max_batches: int | None = 
 # ---------------------------------------------------------------- legal authorisation
 
 @transaction.atomic
+def media_reveal_record(*, user: Any, report_file: Any, level: str) -> None:
+    """A user revealed a file (blurred, or clearer): the view itself is the sensitive read."""
+    audit_record(actor=user, action="media.revealed", target=report_file, unit_id=report_file.report.unit_id,
+                 data={"file_id": report_file.file_id, "level": level})
+
+
 def authorisation_record(*, user: Any, file_id: str, warrant_number: str, granted_on: date, granted_by: str) -> LegalAuthorisation:
     from himaya.media.selectors import can_record_authorisation, report_file_for_user
 

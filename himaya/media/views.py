@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from himaya.audit.services import audit_record
 from himaya.media import selectors, services
 from himaya.media.forms import AuthorisationForm, HashListImportForm
 from himaya.media.vics import ListFormatError
@@ -67,7 +66,7 @@ def file_reveal(request: HttpRequest, file_id: str) -> HttpResponse:
             level = "blurred"  # clearer is only ever the second step
         # Revealing this file hides whichever file was revealed before: one at a time.
         request.session[SESSION_KEY] = {"file_id": file_id, "level": level}
-        audit_record(actor=request.user, action="media.revealed", target=report_file, unit_id=report_file.report.unit_id, data={"file_id": file_id, "level": level})
+        services.media_reveal_record(user=request.user, report_file=report_file, level=level)
     return redirect("media:viewer", file_id=file_id)
 
 

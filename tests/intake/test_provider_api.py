@@ -144,7 +144,6 @@ def test_4110_document_over_the_size_limit(provider, settings):
 
 def test_4200_upload_without_a_file(provider):
     rid = provider.submit(DOC_REPORT).report_id
-    answer = Provider  # noqa: F841 - keep the helper's shape visible
     from tests.conftest import Answer
 
     no_file = Answer(provider.client.post("/ispws/upload", {"id": str(rid)}, HTTP_AUTHORIZATION=provider.auth))

@@ -154,15 +154,21 @@ class Api:
         return root
 
 
-PLAIN_REPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
+def plain_report(*, screen_name: str | None = None) -> bytes:
+    """A minimal valid report, optionally naming a reported screen name."""
+    reported = f"\n  <personOrUserReported><screenName>{screen_name}</screenName></personOrUserReported>" if screen_name else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
 <report>
   <incidentSummary>
     <incidentType>Child Pornography (possession, manufacture, and distribution)</incidentType>
     <incidentDateTime>2024-01-10T08:00:00Z</incidentDateTime>
   </incidentSummary>
-  <reporter><reportingPerson><email>safety@example.com</email></reportingPerson></reporter>
+  <reporter><reportingPerson><email>safety@example.com</email></reportingPerson></reporter>{reported}
 </report>
-"""
+""".encode()
+
+
+PLAIN_REPORT = plain_report()
 
 
 def submit_rich_report(*, reporter_name: str, unit_code: str, xml: bytes = RICH_REPORT, with_file: bool = True) -> int:

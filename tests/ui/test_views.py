@@ -11,7 +11,7 @@ from lxml import etree
 from himaya.audit.models import AuditEvent
 from himaya.intake.cybertip import XSD_PATH
 from himaya.reports.presentation import ATTRIBUTE_LABELS, ELEMENT_LABELS, VALUE_LABELS
-from tests.ui.conftest import ARABIC_CHAT, HOSTILE, PASSWORD, submit_rich_report
+from tests.ui.conftest import ARABIC_CHAT, HOSTILE, PASSWORD, plain_report, submit_rich_report
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def test_language_switch_is_a_post_form_with_csrf(analyst_a) -> None:  # type: i
 def test_list_search_and_filters(analyst_a, rich_report_id) -> None:  # type: ignore[no-untyped-def]
     other_id = submit_rich_report(
         reporter_name="examplechat-a2", unit_code="unit-a",
-        xml=_plain_report(screen_name="someone_else"), with_file=False,
+        xml=plain_report(screen_name="someone_else"), with_file=False,
     )
     client = logged_in(analyst_a)
     url = reverse("reports:list")
@@ -119,7 +119,7 @@ def test_list_is_paginated_newest_first(analyst_a) -> None:  # type: ignore[no-u
     from django.utils import timezone
 
     unit = Unit.objects.get(code="unit-a")
-    raw = _plain_report(screen_name="paged")
+    raw = plain_report(screen_name="paged")
     tree = parse_xml(raw)[1]
     created = [
         report_create_from_tree(tree=tree, raw=raw, unit=unit, source=ReportSource.IMPORT, reporter=None, now=timezone.now(), status=ReportStatus.FINISHED).id
@@ -285,17 +285,6 @@ def test_every_enumerated_value_has_a_label() -> None:
         assert values and values <= set(VALUE_LABELS), type_name
 
 
-def _plain_report(*, screen_name: str) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<report>
-  <incidentSummary>
-    <incidentType>Child Pornography (possession, manufacture, and distribution)</incidentType>
-    <incidentDateTime>2024-01-10T08:00:00Z</incidentDateTime>
-  </incidentSummary>
-  <reporter><reportingPerson><email>safety@example.com</email></reportingPerson></reporter>
-  <personOrUserReported><screenName>{screen_name}</screenName></personOrUserReported>
-</report>
-""".encode()
 
 
 def test_a_bare_report_renders_and_unknown_elements_keep_their_raw_name(analyst_a) -> None:  # type: ignore[no-untyped-def]
@@ -307,7 +296,7 @@ def test_a_bare_report_renders_and_unknown_elements_keep_their_raw_name(analyst_
     from himaya.intake.services import report_create_from_tree
     from himaya.reports.models import ReportSource, ReportStatus
 
-    raw = _plain_report(screen_name="bare")
+    raw = plain_report(screen_name="bare")
     tree = parse_xml(raw)[1]
     # What a future schema might add: shown under its own name rather than dropped.
     tree.children.insert(0, Node(tag="batchedReport", attrs={"reason": "VIRAL_POTENTIAL_MEME"}))

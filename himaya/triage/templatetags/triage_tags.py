@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -26,34 +27,23 @@ def evidence(text: str) -> str:
     return evidence_display(text)
 
 
-@register.filter
-def decision_label(name: str) -> str:
-    return str(labels.DECISION_LABELS.get(name, name))
+# One filter per label table: `{{ name|decision_label }}` and so on.
+_LABEL_FILTERS = {
+    "decision_label": labels.DECISION_LABELS,
+    "offence_label": labels.OFFENCE_LABELS,
+    "kind_label": labels.KIND_LABELS,
+    "weak_label": labels.WEAK_LABELS,
+    "source_label": labels.SOURCE_LABELS,
+    "priority_label": labels.PRIORITY_LABELS,
+}
 
 
-@register.filter
-def offence_label(name: str) -> str:
-    return str(labels.OFFENCE_LABELS.get(name, name))
+def _label_filter(table: dict) -> Callable[[str], str]:
+    return lambda name: str(table.get(name, name))
 
 
-@register.filter
-def kind_label(name: str) -> str:
-    return str(labels.KIND_LABELS.get(name, name))
-
-
-@register.filter
-def weak_label(name: str) -> str:
-    return str(labels.WEAK_LABELS.get(name, name))
-
-
-@register.filter
-def source_label(name: str) -> str:
-    return str(labels.SOURCE_LABELS.get(name, name))
-
-
-@register.filter
-def priority_label(name: str) -> str:
-    return str(labels.PRIORITY_LABELS.get(name, name))
+for _name, _table in _LABEL_FILTERS.items():
+    register.filter(_name, _label_filter(_table))
 
 
 @register.filter

@@ -237,7 +237,7 @@ def test_equivalent() -> None:
 def test_an_empty_container_written_across_lines_equals_an_empty_element() -> None:
     from himaya.intake.cybertip import equivalent
 
-    spread = MINIMAL_REPORT.replace(b"<sextortion />", b"<sextortion />").replace(
+    spread = MINIMAL_REPORT.replace(
         b"<webPageIncident>\n            <url>http://badsite.com/baduri.html</url>\n        </webPageIncident>",
         b"<webPageIncident>\n        </webPageIncident>")
     compact = spread.replace(b"<webPageIncident>\n        </webPageIncident>", b"<webPageIncident/>")
