@@ -83,6 +83,17 @@ def fresh_pg(url: str) -> None:
         c.execute(f'CREATE DATABASE "{name}"')
 
 
+def stored_reports(url: str) -> int:
+    """Reports in an existing bench database (0 if there is none)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            return conn.execute("SELECT count(*) FROM reports_report WHERE status = 'finished'").fetchone()[0]
+    except Exception:
+        return 0
+
+
 def drop_pg(url: str) -> None:
     import psycopg
 
@@ -176,6 +187,21 @@ def make_reports(n: int, *, start_at: int, world: World, unit, now: datetime) ->
     return [r.id for r in reports]
 
 
+def stage_clock():  # type: ignore[no-untyped-def]
+    """A progress callback printing the time at which each stage ends."""
+    t0 = time.perf_counter()
+    last = {"stage": None, "n": 0, "at": t0}
+
+    def say(stage: str, n: int) -> None:
+        if last["stage"] not in (None, stage):
+            print(f"  {last['stage']}: done at {last['at'] - t0:.1f} s ({last['n']})", flush=True)
+        last.update(stage=stage, n=n, at=time.perf_counter())
+        if stage == "committed":
+            print(f"  committed at {last['at'] - t0:.1f} s", flush=True)
+
+    return say
+
+
 def baseline_scan() -> float:
     from himaya.reports.models import Identifier, IncidentDetail, IpCaptureEvent, Party, Report, ReportFile
 
@@ -197,9 +223,16 @@ def main() -> None:
     ap.add_argument("--incremental", type=int, default=200)
     ap.add_argument("--database-url", default="")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="keep and reuse the database of an earlier --keep run of the same size (skips the load)")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--stages", action="store_true", help="print when each stage of the rebuilds ends")
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="himaya-bench-triage-"))
+    if args.keep or args.reuse:  # the stored reports' documents are encrypted under this home's key
+        home = Path(tempfile.gettempdir()) / "himaya-bench-triage-kept"
+        home.mkdir(exist_ok=True)
+        os.environ["HIMAYA_KEY_DIR"] = str(home / "keys")  # the test settings give each process a new HIMAYA_HOME
+    else:
+        home = Path(tempfile.mkdtemp(prefix="himaya-bench-triage-"))
     url = args.database_url or DEFAULT_PG
     if not args.database_url:
         try:
@@ -209,7 +242,8 @@ def main() -> None:
         except Exception:
             url = f"sqlite:///{home / 'bench.sqlite3'}"
             print("PostgreSQL not reachable: running on SQLite", flush=True)
-    if url.startswith("postgres"):
+    reuse = args.reuse and url.startswith("postgres") and stored_reports(url) == args.reports
+    if url.startswith("postgres") and not reuse:
         fresh_pg(url)
     setup_django(url, home)
     from django.core.management import call_command
@@ -228,20 +262,26 @@ def main() -> None:
     now = datetime.now(UTC)
     world = World(random.Random(args.seed), max(10, args.reports // 3))
     t = time.perf_counter()
-    for start in range(0, args.reports, 20_000):
-        make_reports(min(20_000, args.reports - start), start_at=start, world=world, unit=unit, now=now)
+    if reuse:
+        world.rng.seed(args.seed + args.reports)  # the incremental reports differ from the stored ones' draws; the people are the same
+    else:
+        for start in range(0, args.reports, 20_000):
+            make_reports(min(20_000, args.reports - start), start_at=start, world=world, unit=unit, now=now)
     load_s = time.perf_counter() - t
-    print(f"database: {connection.vendor}; stored {args.reports} synthetic reports in {load_s:.1f} s "
+    print(f"database: {connection.vendor}; {'reused' if reuse else 'stored'} {args.reports} synthetic reports in {load_s:.1f} s "
           f"({Identifier.objects.count()} identifiers)", flush=True)
 
+    if reuse:  # from scratch means empty derived tables, as after the load
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE linking_reportlink, linking_identifierentry, linking_identifierkey, linking_reportlinkage, triage_reporttriage")
     base = min(baseline_scan() for _ in range(2))
     print(f"baseline: read every row the rebuild reads: {base:.2f} s", flush=True)
     t = time.perf_counter()
-    link = linking_rebuild()
+    link = linking_rebuild(progress=stage_clock() if args.stages else None)
     link_s = time.perf_counter() - t
     print(f"linking_rebuild: {link_s:.1f} s  {link}", flush=True)
     t = time.perf_counter()
-    tri = triage_rebuild()
+    tri = triage_rebuild(progress=stage_clock() if args.stages else None)
     tri_s = time.perf_counter() - t
     print(f"triage_rebuild: {tri_s:.1f} s  {tri}", flush=True)
     total = link_s + tri_s
@@ -263,17 +303,18 @@ def main() -> None:
         t0 = time.perf_counter()
         report_process.call(report_id=rid)
         lat.append(time.perf_counter() - t0)
-    q = statistics.quantiles(lat, n=100)
-    p50, p95, p99 = statistics.median(lat) * 1000, q[94] * 1000, q[98] * 1000
-    b50 = statistics.median(base_lat) * 1000
-    print(f"incremental report_process over {len(lat)} reports: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; "
-          f"baseline fetch p50 {b50:.2f} ms (ratio p50 {p50 / b50:.0f}x)", flush=True)
+    if len(lat) >= 2:
+        q = statistics.quantiles(lat, n=100)
+        p50, p95, p99 = statistics.median(lat) * 1000, q[94] * 1000, q[98] * 1000
+        b50 = statistics.median(base_lat) * 1000
+        print(f"incremental report_process over {len(lat)} reports: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; "
+              f"baseline fetch p50 {b50:.2f} ms (ratio p50 {p50 / b50:.0f}x)", flush=True)
     print(f"from scratch: {total:.1f} s for {args.reports} = {args.reports / total:.0f} reports/s; "
           f"linear projection to 1 M: {per_million / 60:.1f} min (target < 5 min); "
           f"ratio to the read baseline: {total / base:.1f}x; peak RSS {rss_mb:.0f} MB; "
           f"biggest clusters {biggest}; triaged {ReportTriage.objects.count()}", flush=True)
     connection.close()
-    if not args.keep and url.startswith("postgres"):
+    if not (args.keep or args.reuse) and url.startswith("postgres"):
         drop_pg(url)
 
 

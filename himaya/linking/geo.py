@@ -22,6 +22,7 @@ import io
 import ipaddress
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,25 +89,31 @@ def parse_ranges(text: str) -> list[tuple[int, int, int, str, str]]:
     return rows
 
 
+@functools.lru_cache(maxsize=8)  # asked once per report in a rebuild: a million Path objects otherwise
 def ranges_path(home: Path) -> Path:
     return Path(home) / "geoip" / "ranges.csv"
 
 
 _lock = threading.Lock()
-_cache: dict[str, object] = {"mtime": None, "table": None, "path": None}
+_cache: dict[str, object] = {"mtime": None, "table": None, "path": None, "checked": 0.0}
+RECHECK_SECONDS = 2.0  # an update by another process is seen within this; one by this process at once
 
 
 def _table(path: Path | None) -> RangeTable | None:
     if path is None:
         return None
+    now = time.monotonic()
+    if _cache["path"] == path and now - _cache["checked"] < RECHECK_SECONDS:  # type: ignore[operator]
+        return _cache["table"]  # type: ignore[return-value]
     try:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
-        return None
+        mtime = None
     with _lock:
         if _cache["path"] != path or _cache["mtime"] != mtime:
-            _cache["table"] = RangeTable(parse_ranges(path.read_text(encoding="utf-8")))
+            _cache["table"] = RangeTable(parse_ranges(path.read_text(encoding="utf-8"))) if mtime is not None else None
             _cache["mtime"], _cache["path"] = mtime, path
+        _cache["checked"] = now
         return _cache["table"]  # type: ignore[return-value]
 
 
@@ -137,4 +144,5 @@ def install_ranges(text: str, *, ranges_file: Path) -> int:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+    _cache["checked"] = 0.0  # this process sees the new table at once
     return len(rows)

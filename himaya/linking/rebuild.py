@@ -12,6 +12,7 @@ clusters, and streams the rows into the derived tables.
 """
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +24,7 @@ from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
 from himaya.linking.bulkwrite import write_rows
+from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
 from himaya.linking.services import (
@@ -44,6 +46,16 @@ def _ranges(ids: list[int], n: int) -> list[tuple[int, int]]:
     return [(c[0], c[-1]) for c in _chunks(ids, n)]
 
 
+def _viral_contents(blob_ids: list[str]) -> set[str]:
+    """Stored contents the media capability found on a viral/meme list (the
+    incremental path asks the same of each file through the media selector)."""
+    if not blob_ids:
+        return set()
+    from himaya.media.models import FileStatus, MediaState
+
+    return set(MediaState.objects.filter(blob_id__in=blob_ids, status=FileStatus.VIRAL).values_list("blob_id", flat=True))
+
+
 def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]:
     reports = {r[0]: r[1:] for r in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).values_list("id", "platform", "batched_reason")}
     parties: dict[int, dict[int, tuple[str, str, int | None]]] = defaultdict(dict)
@@ -56,9 +68,11 @@ def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]
     for rid, fid, path in IpCaptureEvent.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1], possible_proxy=True).values_list("report_id", "file_id", "path"):
         proxies[rid].add((fid, path))
     files: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for fid, rid, sha, ann in ReportFile.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1]).values_list("id", "report_id", "sha256", "annotations"):
+    rows = list(ReportFile.objects.filter(report_id__gte=bounds[0], report_id__lte=bounds[1]).values_list("id", "report_id", "sha256", "annotations", "blob_id"))
+    viral = _viral_contents([blob for *_, blob in rows if blob])
+    for fid, rid, sha, ann, blob in rows:
         if rid in reports:
-            files[rid].append((fid, sha, bool(reports[rid][1]) or any(a in VIRAL_FILE_ANNOTATIONS for a in (ann or []))))
+            files[rid].append((fid, sha, bool(reports[rid][1]) or blob in viral or any(a in VIRAL_FILE_ANNOTATIONS for a in (ann or []))))
     out = {}
     for rid, (platform, batched_reason) in reports.items():
         raw = raw_identifiers(report_platform=platform, batched=bool(batched_reason), parties=parties[rid], identifiers=idents[rid],
@@ -70,75 +84,85 @@ def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]
 _REGION = {"region": ""}  # reaches the workers through fork
 
 
-def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[Entry], dict[str, Any], list[dict[str, Any]]]]:
+EntryRow = tuple[str, str, str, str, str, str]  # an Entry's fields in order: kind, key, display, role, account, weak
+
+
+def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], dict[str, Any], list[dict[str, Any]]]]:
     """A chunk's entries, jurisdiction and priorCTReports: all that depends on
-    one report alone (run in a worker)."""
+    one report alone (run in a worker). Entries travel back as plain tuples:
+    pickling a million dataclass instances cost the parent more than using them."""
     entries = _entries_for(bounds, _REGION["region"])
     out = []
     for report in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).only("id", "document").order_by("id"):
         es = entries.get(report.id, [])
-        out.append((report.id, es, _jurisdiction(report, es), prior_references(report)))
+        out.append((report.id, [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es], _jurisdiction(report, es), prior_references(report)))
     return out
 
 
 def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     say = progress or (lambda stage, n: None)
     region = home_country()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small containers, none cyclic: full collections only re-walk them
+    try:
+        return _rebuild(region, say)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
     with transaction.atomic():
         _lock()
         for model in (ReportLink, IdentifierEntry, IdentifierKey, ReportLinkage):
             model.objects.all()._raw_delete(model.objects.db)  # derived data, no dependants
         ids = list(Report.objects.filter(status=ReportStatus.FINISHED).order_by("id").values_list("id", flat=True))
-        entries: dict[int, list[Entry]] = {}
+        entries: dict[int, list[EntryRow]] = {}
         located: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        # Key statistics and postings are built as the workers' chunks arrive (in
+        # report order), while the workers go on with the next ones.
+        stats: dict[str, KeyStats] = defaultdict(KeyStats)
+        kinds: dict[str, str] = {}
+        postings: dict[str, list[tuple[int, str, str]]] = defaultdict(list)  # key → (report, role, display)
         _REGION["region"] = region
         for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers_for(len(ids))):
             for rid, es, j, prior in rows:
                 entries[rid] = es
                 located[rid] = (j, prior)
+                seen: set[str] = set()
+                for kind, key, display, role, account, weak in es:
+                    st = stats[key]
+                    kinds[key] = kind
+                    if key not in seen:
+                        st.reports += 1
+                        seen.add(key)
+                    if account and len(st.accounts) <= IP_SHARED_ACCOUNTS:
+                        st.accounts.add(account)
+                    if weak:
+                        st.viral = st.viral or weak == "viral_file"
+                    else:
+                        postings[key].append((rid, role, display))
             say("extract", len(entries))
         ids = [rid for rid in ids if rid in entries]  # finished meanwhile: the incremental path links it
-
-        stats: dict[str, KeyStats] = defaultdict(KeyStats)
-        kinds: dict[str, str] = {}
-        postings: dict[str, list[tuple[int, str, str]]] = defaultdict(list)  # key → (report, role, display)
-        for rid in ids:
-            seen: set[str] = set()
-            for e in entries[rid]:
-                st = stats[e.key]
-                kinds[e.key] = e.kind
-                if e.key not in seen:
-                    st.reports += 1
-                    seen.add(e.key)
-                if e.account and len(st.accounts) <= IP_SHARED_ACCOUNTS:
-                    st.accounts.add(e.account)
-                st.viral = st.viral or e.weak == "viral_file"
-                if not e.weak:
-                    postings[e.key].append((rid, e.role, e.display))
         weak_keys = {k: key_weakness(kinds[k], st) for k, st in stats.items()}
 
         shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
         for key, rows in postings.items():
-            if weak_keys[key] or len(rows) < 2:
+            if len(rows) < 2 or weak_keys[key]:
                 continue
             kind = kinds[key]
             for i, (rid, role, display) in enumerate(rows):
                 for prev, prole, _ in rows[max(0, i - LINKS_PER_KEY):i]:
                     if prev != rid:
                         pair = shared[(prev, rid)]
-                        if not any(s.kind == kind and s.display == display for s in pair):
+                        if not pair or not any(s.kind == kind and s.display == display for s in pair):
                             pair.append(Shared(kind, display, role, prole))
         del postings
         say("pairs", len(shared))
 
-        parent = {rid: rid for rid in ids}
+        separated = separated_pairs()  # a person's decision: these pairs never merge
+        merging: list[tuple[int, int]] = []
         now = timezone.now()
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
 
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
 
@@ -152,28 +176,28 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
                 for x in each:
                     miss *= 1.0 - x
                 strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
-                merges = strength >= MERGE_THRESHOLD
+                merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
                 via = [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)]
-                earlier = previously_linked_entry(lo, via)
+                earlier = previously_linked_entry(lo, via) if (lo, hi) not in separated else None
                 if earlier:
                     previously[hi].append(earlier)
                 if merges:
-                    a, b = find(lo), find(hi)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
+                    merging.append((lo, hi))
                 yield (lo, hi, strength, merges, via, now)
 
         write_rows(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
                    ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
         write_rows(IdentifierEntry, ("report_id", "kind", "key", "display", "role", "account", "weak"),
-                   ((rid, e.kind, e.key, e.display[:300], e.role, e.account, e.weak) for rid in ids for e in entries[rid]))
+                   ((rid, kind, key, display[:300], role, account, weak) for rid in ids for kind, key, display, role, account, weak in entries[rid]))
         n_links = write_rows(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), link_rows())
         say("written", n_links)
 
+        root_of = components(ids, merging)
+        del merging
         unit_of = dict(Report.objects.filter(status=ReportStatus.FINISHED).values_list("id", "unit_id").iterator(chunk_size=20000))
         unit_cluster: dict[tuple[int, int | None], int] = {}
         for rid in ids:  # ascending: the first seen is the smallest
-            unit_cluster.setdefault((find(rid), unit_of[rid]), rid)
+            unit_cluster.setdefault((root_of[rid], unit_of[rid]), rid)
 
         count = 0
         for chunk in _chunks(ids, CHUNK):
@@ -181,12 +205,13 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
             for rid in chunk:
                 es = entries.pop(rid)
                 j, prior = located.pop(rid)
-                notes = [{"kind": e.kind, "value": e.display, "weak": e.weak or weak_keys[e.key], "reports": stats[e.key].reports}
-                         for e in es if e.weak or weak_keys[e.key]]
-                root = find(rid)
+                notes = [{"kind": kind, "value": display, "weak": weak or weak_keys[key], "reports": stats[key].reports}
+                         for kind, key, display, _, _, weak in es if weak or weak_keys[key]]
+                root = root_of[rid]
                 rows.append((rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
                              prior + sorted(previously.pop(rid, []), key=lambda p: p["id"]), notes, now))
             write_rows(ReportLinkage, ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
             count += len(rows)
             say("linkage", count)
-    return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len({find(r) for r in ids})}
+    say("committed", count)
+    return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len(set(root_of.values()))}

@@ -3,8 +3,12 @@ locate it (SPEC §3.3, §3.4).
 
 `report_link` is the incremental path (one report, as it arrives);
 `linking_rebuild` recomputes everything from the report tables. Both are
-idempotent. On PostgreSQL, linking of concurrent reports is serialised by an
-advisory lock so that two workers never grow the same cluster at once.
+idempotent, and agree: when a key turns weak after it linked reports, or a
+report is deleted, or a person separates two reports ("not the same person"),
+the links it made are undone and the clusters concerned are recomputed
+(`clusters_recompute`, over their members only) — which may split them.
+On PostgreSQL, linking of concurrent reports is serialised by an advisory lock
+so that two workers never grow or split the same cluster at once.
 """
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from himaya.audit.services import audit_record
+from himaya.linking.clusters import changed_members, combined_strength, components, link_merges, pair, separated_pairs
 from himaya.linking.document import estimated_locations, prior_reports
 from himaya.linking.extract import (
     ACCOUNT_KINDS, IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, RawIdentifier, Shared,
@@ -25,8 +31,9 @@ from himaya.linking.extract import (
 )
 from himaya.linking.geo import locate_ip, ranges_path
 from himaya.linking.jurisdiction import Clue, decide
-from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
+from himaya.linking.models import IdentifierEntry, IdentifierKey, LinkSeparation, ReportLink, ReportLinkage
 from himaya.linking.normalize import phone_country
+from himaya.linking.signals import clusters_changed
 from himaya.reports.models import Identifier, IpCaptureEvent, Party, Report, ReportFile
 
 _LOCK_KEY = 0x4C494E4B  # "LINK"
@@ -107,17 +114,21 @@ def _lock() -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
-def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> dict[str, IdentifierKey]:
+def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> tuple[dict[str, IdentifierKey], list[IdentifierKey]]:
+    """The keys' statistics with this report's entries counted; also the keys
+    that turned weak just now (the links already made through them must go)."""
     by_key: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
         by_key[e.key].append(e)
     existing = {k.key: k for k in IdentifierKey.objects.filter(key__in=list(by_key))}
     changed: list[IdentifierKey] = []
+    turned_weak: list[IdentifierKey] = []
     for key, es in by_key.items():
         k = existing.get(key)
         if k is None:
             k = IdentifierKey(key=key, kind=es[0].kind, reports=0, accounts=[], viral=False)
             existing[key] = k
+        was_weak = k.weak
         if key in new_keys:
             k.reports += 1
         accounts = list(k.accounts)
@@ -127,10 +138,51 @@ def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> dict[str, Ident
         k.accounts = accounts
         k.viral = k.viral or any(e.weak == "viral_file" for e in es)
         k.weak = key_weakness(k.kind, KeyStats(reports=k.reports, accounts=set(accounts), viral=k.viral))
+        if k.weak and not was_weak and k.pk is not None:
+            turned_weak.append(k)
         changed.append(k)
     for k in changed:
         k.save()
-    return existing
+    return existing, turned_weak
+
+
+def _links_drop_keys(keys: list[IdentifierKey], *, exclude_report: int) -> set[int]:
+    """Links made through keys that turned weak since: that identifier leaves
+    their evidence, their strength is recomputed, a link left with nothing is
+    deleted. Returns the clusters that lost a merging link (they may split).
+    The reports naming the key also note it as too weak to link."""
+    touched: set[int] = set()
+    for k in keys:
+        rows = list(IdentifierEntry.objects.filter(key=k.key).values_list("report_id", "display"))
+        rids = sorted({r for r, _ in rows})
+        displays = {d for _, d in rows}
+        if len(rids) < 2:
+            continue
+        links = list(ReportLink.objects.filter(low_id__in=rids, high_id__in=rids))
+        separated = separated_pairs(rids) if links else set()
+        lost: list[int] = []
+        for link in links:
+            via = [v for v in link.via if not (v["kind"] == k.kind and v["value"][:300] in displays)]
+            if len(via) == len(link.via):
+                continue
+            if link.merges:
+                lost.append(link.low_id)
+            if not via:
+                link.delete()
+                continue
+            link.via = via
+            link.strength = combined_strength(v["strength"] for v in via)
+            link.merges = link_merges(link.strength, link.low_id, link.high_id, separated)
+            link.save(update_fields=["via", "strength", "merges"])
+        if lost:
+            touched |= set(ReportLinkage.objects.filter(report_id__in=lost).values_list("cluster_id", flat=True))
+        for linkage in ReportLinkage.objects.filter(report_id__in=rids).exclude(report_id=exclude_report).only("report_id", "notes"):
+            mine = [d for r, d in rows if r == linkage.report_id]
+            notes = [n for n in linkage.notes if not (n.get("kind") == k.kind and n.get("value", "")[:300] in displays)]
+            notes += [{"kind": k.kind, "value": d, "weak": k.weak, "reports": k.reports} for d in mine]
+            if notes != linkage.notes:
+                ReportLinkage.objects.filter(report_id=linkage.report_id).update(notes=notes)
+    return touched
 
 
 def _jurisdiction(report: Report, entries: list[Entry]) -> dict[str, Any]:
@@ -202,6 +254,37 @@ def unit_clusters_refresh(*, cluster_id: int) -> None:
         ReportLinkage.objects.filter(report_id__in=rids).update(unit_cluster_id=value)
 
 
+def clusters_recompute(*, cluster_ids: set[int] | list[int], shrunk: bool = False) -> list[int]:
+    """The given clusters become the connected components of their merging links
+    (a bounded recomputation: their members only, never the whole graph). Each
+    part takes the smallest report id of its members; its per-unit ids are
+    refreshed. Returns the reports whose cluster changed, and announces them
+    (`clusters_changed`) so that they are triaged again. `shrunk`: the clusters
+    lost a member already (a deleted report), so every member changed."""
+    ids = set(cluster_ids)
+    if not ids:
+        return []
+    before = dict(ReportLinkage.objects.filter(cluster_id__in=ids).values_list("report_id", "cluster_id"))
+    if not before:
+        return []
+    edges = (ReportLink.objects.filter(merges=True, low__linkage__cluster_id__in=ids).values_list("low_id", "high_id"))
+    after = components(before, edges)
+    changed = set(before) if shrunk else changed_members(before, after)
+    if not changed:
+        return []
+    moved: dict[int, list[int]] = defaultdict(list)
+    for rid, cid in after.items():
+        if before[rid] != cid:
+            moved[cid].append(rid)
+    for cid, rids in moved.items():
+        ReportLinkage.objects.filter(report_id__in=rids).update(cluster_id=cid)
+    for cid in sorted({after[rid] for rid in changed if rid in after}):
+        unit_clusters_refresh(cluster_id=cid)
+    changed_ids = sorted(changed)
+    clusters_changed.send(sender=ReportLinkage, report_ids=changed_ids)
+    return changed_ids
+
+
 @transaction.atomic
 def report_link(*, report_id: int) -> LinkResult:
     _lock()
@@ -213,7 +296,10 @@ def report_link(*, report_id: int) -> LinkResult:
         IdentifierEntry(report=report, kind=e.kind, key=e.key, display=e.display[:300], role=e.role, account=e.account, weak=e.weak)
         for e in entries
     ])
-    keys = _update_keys(entries, new_keys={e.key for e in entries} - old)
+    keys, turned_weak = _update_keys(entries, new_keys={e.key for e in entries} - old)
+    # Keys this report made weak: what earlier reports linked through them is
+    # undone, as if the key had been known weak from the start (as the rebuild sees it).
+    split = _links_drop_keys(turned_weak, exclude_report=report.id) if turned_weak else set()
 
     # Other reports naming the same strong identifiers.
     notes: list[dict[str, Any]] = []
@@ -231,13 +317,16 @@ def report_link(*, report_id: int) -> LinkResult:
         for other_id, other_role in others:
             if not any(s.kind == e.kind and s.display == e.display for s in shared[other_id]):
                 shared[other_id].append(Shared(e.kind, e.display, e.role, other_role))
+    separated = separated_pairs([report.id])
     links: dict[int, dict[str, Any]] = {}
     for other_id, items in shared.items():
         strength = link_strength(items)
         via = [{"kind": s.kind, "value": s.display, "strength": round(identifier_strength(s), 3)} for s in items]
-        links[other_id] = {"strength": strength, "merges": strength >= MERGE_THRESHOLD, "via": via}
-    low_high = [(min(report.id, o), max(report.id, o)) for o in links]
-    ReportLink.objects.filter(Q(low=report) | Q(high=report)).delete()
+        links[other_id] = {"strength": strength, "merges": link_merges(strength, report.id, other_id, separated), "via": via}
+    low_high = [pair(report.id, o) for o in links]
+    mine_links = ReportLink.objects.filter(Q(low=report) | Q(high=report))
+    merged_before = {hi if lo == report.id else lo for lo, hi in mine_links.filter(merges=True).values_list("low_id", "high_id")}
+    mine_links.delete()
     ReportLink.objects.bulk_create([
         ReportLink(low_id=lo, high_id=hi, strength=links[hi if lo == report.id else lo]["strength"],
                    merges=links[hi if lo == report.id else lo]["merges"], via=links[hi if lo == report.id else lo]["via"])
@@ -256,10 +345,161 @@ def report_link(*, report_id: int) -> LinkResult:
     if len(clusters) > 1:
         ReportLinkage.objects.filter(cluster_id__in=list(clusters)).update(cluster_id=cluster_id)
     j = _jurisdiction(report, entries)
+    # Reports a person holds to be someone else are not this one's history.
+    same_person = {o: link for o, link in links.items() if pair(report.id, o) not in separated}
     ReportLinkage.objects.update_or_create(report=report, defaults={
         "cluster_id": cluster_id, "country": j["country"] or "", "region": (j["region"] or "")[:100], "decision": j["decision"],
-        "evidence": j["evidence"], "previously_reported": _previously_reported(report, links), "notes": notes,
+        "evidence": j["evidence"], "previously_reported": _previously_reported(report, same_person), "notes": notes,
         "linked_at": timezone.now(),
     })
     unit_clusters_refresh(cluster_id=cluster_id)
+    if merged_before - set(merging):
+        split.add(cluster_id)  # linked again, this report no longer merges with some: its cluster may split
+    if split:
+        clusters_recompute(cluster_ids=split | {cluster_id})
+        cluster_id = ReportLinkage.objects.filter(report=report).values_list("cluster_id", flat=True).get()
+        others = [c for c in others if c != cluster_id]
     return LinkResult(report.id, cluster_id, others, len(links))
+
+
+@dataclass
+class Departure:
+    """What a report held in the graph, captured before its rows go."""
+
+    report_id: int
+    cluster_id: int | None
+    keys: list[str]
+    linked: list[int]
+
+
+def report_departure(*, report_id: int) -> Departure:
+    """Call before a report's rows are deleted (pre_delete)."""
+    links = ReportLink.objects.filter(Q(low_id=report_id) | Q(high_id=report_id)).values_list("low_id", "high_id")
+    return Departure(
+        report_id=report_id,
+        cluster_id=ReportLinkage.objects.filter(report_id=report_id).values_list("cluster_id", flat=True).first(),
+        keys=sorted(set(IdentifierEntry.objects.filter(report_id=report_id).values_list("key", flat=True))),
+        linked=sorted({hi if lo == report_id else lo for lo, hi in links}),
+    )
+
+
+@transaction.atomic
+def report_departed(*, departure: Departure) -> list[int]:
+    """After a report was deleted (its entries, links and linkage went with it):
+    the cluster it held together splits, the statistics of the keys it named are
+    counted again — a key that was weak only because of it (one account too many
+    behind an IP) links the reports naming it again — and the reports linked to it
+    no longer call it "previously reported". Returns the reports whose cluster changed."""
+    _lock()
+    gone = departure.report_id
+    relink: set[int] = set()
+    for key in IdentifierKey.objects.filter(key__in=departure.keys):
+        stats = IdentifierEntry.objects.filter(key=key.key).aggregate(n=Count("report_id", distinct=True))
+        if not stats["n"]:
+            key.delete()
+            continue
+        accounts: list[str] = []
+        for account in IdentifierEntry.objects.filter(key=key.key).exclude(account="").order_by("report_id").values_list("account", flat=True).iterator():
+            if account not in accounts:
+                accounts.append(account)
+                if len(accounts) > IP_SHARED_ACCOUNTS:
+                    break
+        viral = IdentifierEntry.objects.filter(key=key.key, weak="viral_file").exists()
+        weak = key_weakness(key.kind, KeyStats(reports=stats["n"], accounts=set(accounts), viral=viral))
+        if key.weak and not weak:
+            relink |= set(IdentifierEntry.objects.filter(key=key.key).values_list("report_id", flat=True))
+        key.reports, key.accounts, key.viral, key.weak = stats["n"], accounts, viral, weak
+        key.save(update_fields=["reports", "accounts", "viral", "weak"])
+    for linkage in ReportLinkage.objects.filter(report_id__in=departure.linked).only("report_id", "previously_reported"):
+        kept = [({**p, "id": None} if p.get("via") == "priorCTReports" else None) if p.get("id") == gone else p
+                for p in linkage.previously_reported]
+        kept = [p for p in kept if p is not None]
+        if kept != linkage.previously_reported:
+            ReportLinkage.objects.filter(report_id=linkage.report_id).update(previously_reported=kept)
+    changed: set[int] = set()
+    if departure.cluster_id is not None:
+        changed |= set(clusters_recompute(cluster_ids=[departure.cluster_id], shrunk=True))
+    if relink:
+        # Their links are back, and the merges through them: the clusters they join change.
+        for rid in sorted(relink):
+            report_link(report_id=rid)
+        joined = set(ReportLinkage.objects.filter(report_id__in=relink).values_list("cluster_id", flat=True))
+        rejoined = set(ReportLinkage.objects.filter(cluster_id__in=joined).values_list("report_id", flat=True))
+        clusters_changed.send(sender=ReportLinkage, report_ids=sorted(rejoined))
+        changed |= rejoined
+    return sorted(changed)
+
+
+def _previously_set(*, high_id: int, low_id: int, via: list[dict[str, Any]] | None) -> None:
+    """The later report's "previously reported" entry for the earlier one: gone
+    while a person holds them to be different people (via None), back when undone."""
+    linkage = ReportLinkage.objects.filter(report_id=high_id).only("report_id", "previously_reported").first()
+    if linkage is None:
+        return
+    entries = [p for p in linkage.previously_reported if not (p.get("id") == low_id and p.get("via") != "priorCTReports")]
+    entry = previously_linked_entry(low_id, via) if via is not None else None
+    if entry:
+        prior = [p for p in entries if p.get("via") == "priorCTReports"]
+        entries = prior + sorted([p for p in entries if p.get("via") != "priorCTReports"] + [entry], key=lambda p: p["id"])
+    if entries != linkage.previously_reported:
+        ReportLinkage.objects.filter(report_id=high_id).update(previously_reported=entries)
+
+
+def can_separate(user: Any) -> bool:
+    """Who may decide that two reports are not the same person: those who may
+    override triage."""
+    return bool(user.is_superuser or user.has_role("intake_analyst", "supervisor"))
+
+
+@transaction.atomic
+def link_separate(*, actor: Any, report_id: int, other_id: int, reason: str) -> LinkSeparation:
+    """A person decides two linked reports are not the same person: the link
+    stays, shown as separated, and never merges again; their cluster may split."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a separation needs a reason")
+    lo, hi = pair(int(report_id), int(other_id))
+    if lo == hi:
+        raise ValueError("a report is the same as itself")
+    _lock()
+    link = ReportLink.objects.select_for_update().filter(low_id=lo, high_id=hi).first()
+    if link is None:
+        raise ValueError("these reports are not linked")
+    if LinkSeparation.objects.filter(low_id=lo, high_id=hi, undone_at__isnull=True).exists():
+        raise ValueError("already separated")
+    sep = LinkSeparation.objects.create(low_id=lo, high_id=hi, reason=reason, created_by=actor, created_at=timezone.now())
+    was_merging = link.merges
+    if link.merges:
+        link.merges = False
+        link.save(update_fields=["merges"])
+    _previously_set(high_id=hi, low_id=lo, via=None)
+    low = Report.objects.only("id", "unit_id").get(id=lo)
+    audit_record(actor=actor, action="report.link_separated", target=low, unit_id=low.unit_id,
+                 data={"low": lo, "high": hi, "strength": link.strength, "merged": was_merging, "reason": reason})
+    if was_merging:
+        clusters_recompute(cluster_ids=set(ReportLinkage.objects.filter(report_id__in=[lo, hi]).values_list("cluster_id", flat=True)))
+    return sep
+
+
+@transaction.atomic
+def link_separation_undo(*, actor: Any, separation_id: int) -> LinkSeparation:
+    """The separation is withdrawn (kept, marked undone): the link merges again
+    if it is strong enough, joining the two clusters."""
+    _lock()
+    sep = LinkSeparation.objects.select_for_update().get(id=separation_id)
+    if sep.undone_at is not None:
+        raise ValueError("already undone")
+    sep.undone_at, sep.undone_by = timezone.now(), actor
+    sep.save(update_fields=["undone_at", "undone_by"])
+    link = ReportLink.objects.select_for_update().filter(low_id=sep.low_id, high_id=sep.high_id).first()
+    merges = bool(link and link_merges(link.strength, sep.low_id, sep.high_id, separated_pairs([sep.low_id])))
+    low = Report.objects.only("id", "unit_id").get(id=sep.low_id)
+    audit_record(actor=actor, action="report.link_separation_undone", target=low, unit_id=low.unit_id,
+                 data={"low": sep.low_id, "high": sep.high_id, "merges": merges, "reason": sep.reason})
+    if link is not None:
+        _previously_set(high_id=sep.high_id, low_id=sep.low_id, via=link.via)
+    if link is not None and merges and not link.merges:
+        link.merges = True
+        link.save(update_fields=["merges"])
+        clusters_recompute(cluster_ids=set(ReportLinkage.objects.filter(report_id__in=[sep.low_id, sep.high_id]).values_list("cluster_id", flat=True)))
+    return sep

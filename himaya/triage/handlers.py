@@ -28,3 +28,28 @@ def on_media_status_changed(sender: Any, *, report_ids: Any = (), **kwargs: Any)
             report_process.enqueue(report_id=report_id)
 
     transaction.on_commit(enqueue)
+
+
+def on_clusters_changed(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+    """A cluster split, joined or lost a report: its members' cluster size and
+    history changed, so each is triaged again (after commit, one task each)."""
+    from himaya.triage.tasks import report_retriage
+
+    ids = sorted({int(i) for i in report_ids})
+
+    def enqueue() -> None:
+        for report_id in ids:
+            report_retriage.enqueue(report_id=report_id)
+
+    if ids:
+        transaction.on_commit(enqueue)
+
+
+def _connect() -> None:
+    # Connected when TriageConfig.ready() imports this module.
+    from himaya.linking.signals import clusters_changed
+
+    clusters_changed.connect(on_clusters_changed, dispatch_uid="triage.clusters_changed")
+
+
+_connect()

@@ -37,7 +37,7 @@ class ReportTriage(models.Model):
     # Copies of the report's unit and receipt time, so that the queue (one unit's
     # unreviewed reports in tier, due, age order) is one index scan, not a sort of
     # the whole unit's reports joined to this table (SPEC §5: queue page p95 < 300 ms at 1 M).
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+", db_index=False)  # triage_queue_* lead with it
     received_at = models.DateTimeField()
     priority = models.CharField(_("computed priority"), max_length=2, choices=Priority.choices)
     score = models.PositiveSmallIntegerField()
@@ -46,15 +46,17 @@ class ReportTriage(models.Model):
     ruleset_version = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
     # What the queue orders on: the override when there is one, else the computed tier.
-    effective_priority = models.CharField(max_length=2, choices=Priority.choices, db_index=True)
+    effective_priority = models.CharField(max_length=2, choices=Priority.choices)  # in triage_queue_*, after the unit
     override_priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
     override_classification = models.JSONField(null=True, blank=True)
     override_reason = models.TextField(blank=True)
-    override_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Indexes on these two would hold a row per report (nearly all NULL) for the
+    # rare deletion of a user; without them that check scans the table.
+    override_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
     override_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(db_index=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
 
     class Meta:
         indexes = [

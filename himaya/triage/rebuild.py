@@ -103,4 +103,5 @@ def triage_rebuild(*, progress: Callable[[str, int], None] | None = None, media_
         finally:
             _CONTEXT.clear()
         audit_record(actor=None, action="triage.rebuilt", data={"reports": done, "ruleset": version, "tiers": dict(tiers)})
+    say("committed", done)
     return {"reports": done, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}

@@ -256,44 +256,63 @@ def _tier_for(score: int, thresholds: Mapping[str, int]) -> str:
 _COMPILED: dict[int, dict[str, Any]] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    rule: str
+    predicate: Predicate
+    params: Mapping[str, Any]  # with the rule's weight under "_weight"
+    weight: int
+    floor: int | None  # index in TIERS
+    cap: int | None
+
+
 def _compiled(ruleset: Mapping[str, Any]) -> dict[str, Any]:
-    # Phrase lists are compiled once per rule-set object (they are data, not code).
-    key = id(ruleset.get("phrases"))
+    """The phrase patterns and the enabled, known rules of a rule set, prepared once
+    per rule-set object (they are data, not code; a rebuild evaluates them a million times)."""
+    key = id(ruleset)
     hit = _COMPILED.get(key)
-    if hit is None or hit["src"] is not ruleset.get("phrases"):
-        hit = {"src": ruleset.get("phrases"), "re": compile_phrases(ruleset.get("phrases") or {})}
+    if hit is None or hit["src"] is not ruleset or hit["phrases"] is not ruleset.get("phrases") or hit["rules"] is not ruleset.get("rules"):
+        prepared = []
+        for spec in ruleset.get("rules", []):
+            predicate = PREDICATES.get(spec["rule"])
+            if not spec.get("enabled", True) or predicate is None:
+                continue  # a rule of a newer version this code does not know: ignored, not fatal
+            weight = int(spec.get("weight", 0))
+            prepared.append(_Prepared(spec["rule"], predicate, {**(spec.get("params") or {}), "_weight": weight}, weight,
+                                      TIERS.index(spec["floor"]) if spec.get("floor") in TIERS else None,
+                                      TIERS.index(spec["cap"]) if spec.get("cap") in TIERS else None))
+        hit = {"src": ruleset, "phrases": ruleset.get("phrases"), "rules": ruleset.get("rules"),
+               "re": compile_phrases(ruleset.get("phrases") or {}), "prepared": tuple(prepared)}
+        if len(_COMPILED) > 32:
+            _COMPILED.clear()
         _COMPILED[key] = hit
-    return hit["re"]
+    return hit
 
 
 def evaluate(facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
+    compiled = _compiled(ruleset)
     matches: dict[str, list[PhraseMatch]] = {}
-    for m in find_phrases(facts.texts, _compiled(ruleset)):
+    for m in find_phrases(facts.texts, compiled["re"]):
         matches.setdefault(m.category, []).append(m)
     ctx = _Ctx(matches)
     reasons: list[Reason] = []
-    floor, cap = "P4", "P1"
-    for spec in ruleset.get("rules", []):
-        if not spec.get("enabled", True):
-            continue
-        predicate = PREDICATES.get(spec["rule"])
-        if predicate is None:
-            continue  # a rule of a newer version this code does not know: ignored, not fatal
-        out = predicate(facts, {**(spec.get("params") or {}), "_weight": int(spec.get("weight", 0))}, ctx)
+    floor, cap = TIERS.index("P4"), TIERS.index("P1")
+    for rule in compiled["prepared"]:
+        out = rule.predicate(facts, rule.params, ctx)
         if out is None:
             continue
-        evidence, weight = (out if isinstance(out, tuple) else (out, int(spec.get("weight", 0))))
-        reasons.append(Reason(spec["rule"], int(weight), evidence))
-        if spec.get("floor") in TIERS and TIERS.index(spec["floor"]) < TIERS.index(floor):
-            floor = spec["floor"]
-        if spec.get("cap") in TIERS and TIERS.index(spec["cap"]) > TIERS.index(cap):
-            cap = spec["cap"]
+        evidence, weight = (out if isinstance(out, tuple) else (out, rule.weight))
+        reasons.append(Reason(rule.rule, int(weight), evidence))
+        if rule.floor is not None and rule.floor < floor:
+            floor = rule.floor
+        if rule.cap is not None and rule.cap > cap:
+            cap = rule.cap
     score = max(0, min(100, sum(r.weight for r in reasons)))
     tier = _tier_for(score, ruleset.get("thresholds") or {"P1": 70, "P2": 45, "P3": 20})
-    if TIERS.index(tier) < TIERS.index(cap):
-        tier = cap
-    if TIERS.index(tier) > TIERS.index(floor):
-        tier = floor
+    if TIERS.index(tier) < cap:
+        tier = TIERS[cap]
+    if TIERS.index(tier) > floor:
+        tier = TIERS[floor]
     reasons.sort(key=lambda r: -abs(r.weight))
     return Verdict(tier, score, reasons, classify(facts, matches))
 

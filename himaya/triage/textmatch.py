@@ -96,13 +96,23 @@ def _is_arabic(s: str) -> bool:
     return any("\u0600" <= c <= "\u06ff" for c in s)
 
 
-def compile_phrases(phrases: Mapping[str, Iterable[str]]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
-    """{category: [(phrase, pattern)]}, plus under "" one pattern matching any phrase
-    (most texts match none: one search instead of one per phrase)."""
-    compiled: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+@dataclass(frozen=True)
+class CompiledPhrases:
+    """Phrase lists ready to search. Most texts match no phrase, and a text that
+    matches usually matches one category: one search with every phrase, then one
+    per category, then one per phrase of the categories that matched — instead of
+    one search per phrase."""
+
+    anyone: re.Pattern[str] | None
+    categories: tuple[tuple[str, re.Pattern[str], tuple[tuple[str, re.Pattern[str]], ...]], ...]
+
+
+def compile_phrases(phrases: Mapping[str, Iterable[str]]) -> CompiledPhrases:
+    categories = []
     bodies: list[str] = []
     for category, items in phrases.items():
         rows = []
+        mine: list[str] = []
         for phrase in items:
             norm = normalize_text(phrase)
             if not norm:
@@ -110,25 +120,23 @@ def compile_phrases(phrases: Mapping[str, Iterable[str]]) -> dict[str, list[tupl
             body = r"\s+".join(re.escape(w) for w in norm.split(" "))
             prefix = _CLITICS if _is_arabic(norm) else ""
             rows.append((phrase, re.compile(rf"(?<!\w){prefix}{body}(?!\w)")))
-            bodies.append(f"{prefix}{body}")
-        compiled[category] = rows
-    if bodies:
-        compiled[""] = [("", re.compile(rf"(?<!\w)(?:{'|'.join(bodies)})(?!\w)"))]
-    return compiled
+            mine.append(f"{prefix}{body}")
+        if rows:
+            categories.append((category, re.compile(rf"(?<!\w)(?:{'|'.join(mine)})(?!\w)"), tuple(rows)))
+            bodies += mine
+    anyone = re.compile(rf"(?<!\w)(?:{'|'.join(bodies)})(?!\w)") if bodies else None
+    return CompiledPhrases(anyone, tuple(categories))
 
 
-def find_phrases(texts: Iterable[tuple[str, str]], compiled: Mapping[str, list[tuple[str, re.Pattern[str]]]]) -> list[PhraseMatch]:
+def find_phrases(texts: Iterable[tuple[str, str]], compiled: CompiledPhrases) -> list[PhraseMatch]:
     """Every (category, phrase) found in (field, text) pairs, the first quote of each."""
     found: dict[tuple[str, str], PhraseMatch] = {}
     for field, text in texts:
-        if not text:
-            continue
-        anyone = compiled.get("")
-        if anyone and not anyone[0][1].search(normalize_text(text)):
+        if not text or compiled.anyone is None or not compiled.anyone.search(normalize_text(text)):
             continue
         norm, where = normalize_with_map(text)
-        for category, rows in compiled.items():
-            if not category:
+        for category, any_of_category, rows in compiled.categories:
+            if not any_of_category.search(norm):
                 continue
             for phrase, pattern in rows:
                 if (category, phrase) in found:

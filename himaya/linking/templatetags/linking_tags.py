@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from himaya.linking.selectors import links_with_separations
+from himaya.linking.services import can_separate
+
+register = template.Library()
+
+
+@register.simple_tag
+def linked_reports(report: Any, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`{% linked_reports report panel.links as links %}`: each link with its separation."""
+    return links_with_separations(report.id, links)
+
+
+@register.simple_tag(takes_context=True)
+def may_separate(context: Any) -> bool:
+    user = context.get("user")
+    return bool(user is not None and user.is_authenticated and can_separate(user))
