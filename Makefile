@@ -57,6 +57,7 @@ bench: install $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/bench_intake.py
 	PYTHONPATH=$(CURDIR) $(BENCH_VENV)/bin/python bench/bench_pdq.py
 	$(BIN)/python bench/bench_triage.py
+	$(BIN)/python bench/bench_rematch.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache

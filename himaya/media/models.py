@@ -78,6 +78,7 @@ class HashList(models.Model):
     source_format = models.CharField(max_length=10, blank=True)
     source_sha256 = models.CharField(max_length=64, blank=True)
     entry_count = models.PositiveIntegerField(default=0)
+    imported_by = models.CharField(_("imported by"), max_length=200, blank=True)  # the audit log's actor label of the last import
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,8 +130,16 @@ class RematchJob(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
 
+    class Trigger(models.TextChoices):
+        NONE = "", _("Other")
+        IMPORT = "import", _("List imported")
+        DELETE = "delete", _("List retired")
+
     hash_list_name = models.CharField(max_length=200, blank=True)
+    hash_list_version = models.PositiveIntegerField(null=True, blank=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, blank=True)
     reason = models.CharField(max_length=200, blank=True)
+    requested_by = models.CharField(max_length=200, blank=True)  # the audit log's actor label
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

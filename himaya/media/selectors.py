@@ -64,7 +64,10 @@ def can_record_authorisation(user: Any) -> bool:
 
 
 def can_manage_hashlists(user: Any) -> bool:
-    return user.is_authenticated and (user.has_role("supervisor") or _has_explicit_perm(user, "manage_hashlists"))
+    """Supervisors, and whoever was granted `media.manage_hashlists` explicitly; never an auditor (read-only)."""
+    if not user.is_authenticated or "auditor" in (getattr(user, "roles", None) or []):
+        return False
+    return user.has_role("supervisor") or _has_explicit_perm(user, "manage_hashlists")
 
 
 def report_file_for_user(*, user: Any, file_id: str) -> Any:
@@ -114,6 +117,28 @@ def hashlist_list_for_user(*, user: Any) -> QuerySet[HashList]:
     if not can_manage_hashlists(user):
         raise PermissionDenied("not permitted to manage hash lists")
     return HashList.objects.order_by("name")
+
+
+def hashlist_get_for_user(*, user: Any, pk: int) -> HashList:
+    hash_list = hashlist_list_for_user(user=user).filter(pk=pk).first()
+    if hash_list is None:
+        raise Http404("no such hash list")
+    return hash_list
+
+
+def hashlist_matched_files(hash_list: HashList) -> int:
+    """Stored contents a list matches now: what retiring it may turn from known into new."""
+    return MediaMatch.objects.filter(hash_list=hash_list).values("blob_id").distinct().count()
+
+
+def hashlists_retired_for_user(*, user: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """Retired lists, from the audit log (the list rows are gone): what, when, who and why."""
+    from himaya.audit.models import AuditEvent
+
+    if not can_manage_hashlists(user):
+        raise PermissionDenied("not permitted to manage hash lists")
+    events = AuditEvent.objects.filter(action="hashlist.deleted").order_by("-id")[:limit]
+    return [{"at": e.at, "actor": e.actor.removeprefix("user:"), **{k: e.data.get(k) for k in ("name", "version", "entries", "reason")}} for e in events]
 
 
 def rematch_jobs_for_user(*, user: Any, limit: int = 20) -> QuerySet[RematchJob]:

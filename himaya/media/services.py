@@ -18,15 +18,16 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from himaya.audit.services import audit_record
+from himaya.audit.services import actor_label, audit_record
 from himaya.core.models import Blob
 from himaya.core.storage import open_plaintext
 from himaya.media import conf, vics
+from himaya.media.errors import MessageError, gettext_noop
 from himaya.media.hashing import Undecodable, media_hashes
-from himaya.media.index import PDQIndex, hex_to_array
+from himaya.media.index import PDQIndex
 from himaya.media.models import (
     Algorithm, CategoryScheme, FileStatus, HashEntry, HashList, HashState, LegalAuthorisation, ListKind,
     MediaKind, MediaMatch, MediaState, RematchJob,
@@ -41,7 +42,7 @@ STATUS_BY_KIND = {ListKind.KNOWN: FileStatus.KNOWN, ListKind.SEIZURE: FileStatus
 STATUS_RANK = [FileStatus.KNOWN, FileStatus.VIRAL, FileStatus.BENIGN]
 
 
-class MediaError(Exception):
+class MediaError(MessageError):
     pass
 
 
@@ -117,7 +118,7 @@ def _index_build(signature: tuple[Any, ...], threshold: int) -> _LoadedIndex:
     groups: dict[tuple[int, str], int] = {}
     video_group = np.array([groups.setdefault((r[3], r[4]), len(groups)) if r[2] == Algorithm.VPDQ else -1 for r in rows], dtype=np.int64)
     sizes = np.bincount(video_group[video_group >= 0], minlength=len(groups)).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
-    loaded = _LoadedIndex(signature, PDQIndex(hex_to_array(r[1] for r in rows), threshold=threshold),
+    loaded = _LoadedIndex(signature, PDQIndex.from_hex((r[1] for r in rows), threshold=threshold),
                           np.array([r[0] for r in rows], dtype=np.int64), video_group, sizes)
     folder = _index_folder(signature, threshold)
     tmp = folder.with_name(f"tmp-{os.getpid()}-{threading.get_ident()}")
@@ -140,20 +141,20 @@ def _index_build(signature: tuple[Any, ...], threshold: int) -> _LoadedIndex:
 def pdq_index() -> _LoadedIndex:
     """The index of every listed PDQ and vPDQ frame hash, current with the lists.
 
-    The signature (count and highest id of the perceptual entries, time of the last
-    list change) moves with every import or deletion. The first
+    The signature (every list's id, version and last import time) moves with every
+    import or deletion, and costs one read of the small lists table: counting the
+    entries instead would read millions of rows for every file matched. The first
     worker to see a new signature builds the index and publishes it as .npy files; the
     others map those files read-only, so N workers share one copy through the page
     cache instead of building N.
     """
     global _loaded
-    perceptual = HashEntry.objects.filter(algorithm__in=PERCEPTUAL)
-    # Row ids alone can repeat after a deletion (SQLite reuses them); the last list change cannot.
-    latest = HashList.objects.aggregate(t=Max("updated_at"))["t"]
-    signature = (perceptual.count(), perceptual.aggregate(n=Max("id"))["n"] or 0, latest.isoformat() if latest else "")
+    # Ids alone can repeat after a deletion (SQLite reuses them); an import time cannot.
+    lists = sorted((i, v, t.isoformat()) for i, v, t in HashList.objects.values_list("id", "version", "updated_at"))
     threshold = conf.pdq_max_distance()
+    signature = (len(lists), hashlib.sha256(repr(lists).encode()).hexdigest()[:16], threshold)
     with _index_lock:
-        if _loaded is not None and _loaded.signature == signature and _loaded.index.threshold == threshold:
+        if _loaded is not None and _loaded.signature == signature:
             return _loaded
         folder = _index_folder(signature, threshold)
         try:
@@ -165,12 +166,14 @@ def pdq_index() -> _LoadedIndex:
 
 # ---------------------------------------------------------------- matching
 
-def _pdq_matches(queries: list[str]) -> dict[int, int]:
-    """Listed image hashes within the threshold of any query (the file's 8 dihedral hashes): entry id -> distance."""
-    if not queries:
-        return {}
-    loaded = pdq_index()
-    _, rows, distances = loaded.index.search_arrays(hex_to_array(queries))
+def _hex_array(hashes: Iterable[str]) -> np.ndarray:
+    """(N, 32) uint8 from 64-digit hex strings (the index's query shape)."""
+    joined = "".join(hashes)
+    return np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(-1, 32) if joined else np.zeros((0, 32), dtype=np.uint8)
+
+
+def _pdq_best(loaded: _LoadedIndex, rows: np.ndarray, distances: np.ndarray) -> dict[int, int]:
+    """Listed image hashes among the index hits: entry id -> the best distance over the queries."""
     best: dict[int, int] = {}
     for row, distance in zip(rows, distances):
         if loaded.video_group[row] < 0:
@@ -179,15 +182,11 @@ def _pdq_matches(queries: list[str]) -> dict[int, int]:
     return best
 
 
-def _vpdq_matches(frames: list[list]) -> dict[int, int]:
-    """vPDQ: a listed video matches when at least the configured share of this video's good
+def _vpdq_decide(loaded: _LoadedIndex, good: int, queries: np.ndarray, rows: np.ndarray, distances: np.ndarray) -> dict[int, int]:
+    """vPDQ: a listed video matches when at least the configured share of this video's `good`
     frames match some frame of it, and at least that share of its frames are matched
-    (the reference's query- and compared-match percentages). Entry id (its first frame) -> best distance."""
-    good = sorted({f[2] for f in frames if f[1] >= conf.pdq_min_quality()})
-    if not good:
-        return {}
-    loaded = pdq_index()
-    queries, rows, distances = loaded.index.search_arrays(hex_to_array(good))
+    (the reference's query- and compared-match percentages). `queries` are positions
+    among the good frames, in search order. Entry id (its first frame) -> best distance."""
     query_hits: dict[int, set[int]] = {}
     listed_hits: dict[int, set[int]] = {}
     best: dict[int, tuple[int, int]] = {}
@@ -203,8 +202,37 @@ def _vpdq_matches(frames: list[list]) -> dict[int, int]:
     share = conf.vpdq_match_share()
     return {
         best[g][0]: best[g][1] for g in query_hits
-        if len(query_hits[g]) / len(good) >= share and len(listed_hits[g]) / max(1, int(loaded.group_sizes[g])) >= share
+        if len(query_hits[g]) / good >= share and len(listed_hits[g]) / max(1, int(loaded.group_sizes[g])) >= share
     }
+
+
+def _good_frames(frames: list[list]) -> list[str]:
+    return sorted({f[2] for f in frames if f[1] >= conf.pdq_min_quality()})
+
+
+def _pdq_queries(state: Any) -> list[str]:
+    """The image's 8 dihedral hashes (or its one PDQ) when its quality allows perceptual matching."""
+    if state.pdq and (state.pdq_quality or 0) >= conf.pdq_min_quality():
+        return list(state.pdq_dihedral or [state.pdq])
+    return []
+
+
+def _pdq_matches(queries: list[str]) -> dict[int, int]:
+    """Listed image hashes within the threshold of any query (the file's 8 dihedral hashes): entry id -> distance."""
+    if not queries:
+        return {}
+    loaded = pdq_index()
+    _, rows, distances = loaded.index.search_arrays(_hex_array(queries))
+    return _pdq_best(loaded, rows, distances)
+
+
+def _vpdq_matches(frames: list[list]) -> dict[int, int]:
+    good = _good_frames(frames)
+    if not good:
+        return {}
+    loaded = pdq_index()
+    queries, rows, distances = loaded.index.search_arrays(_hex_array(good))
+    return _vpdq_decide(loaded, len(good), queries, rows, distances)
 
 
 def _status(state: MediaState, kinds: Iterable[str]) -> str:
@@ -226,9 +254,8 @@ def media_match_blob(*, address: str) -> MediaState:
     ).values_list("id", "algorithm")
     for entry_id, algorithm in exact:
         found[entry_id] = (algorithm, 0)
-    if state.pdq and (state.pdq_quality or 0) >= conf.pdq_min_quality():
-        for entry_id, distance in _pdq_matches(state.pdq_dihedral or [state.pdq]).items():
-            found.setdefault(entry_id, (Algorithm.PDQ, distance))
+    for entry_id, distance in _pdq_matches(_pdq_queries(state)).items():
+        found.setdefault(entry_id, (Algorithm.PDQ, distance))
     if state.vpdq:
         for entry_id, distance in _vpdq_matches(state.vpdq).items():
             found.setdefault(entry_id, ("vpdq", distance))
@@ -271,20 +298,20 @@ def _parse(data: bytes, *, fmt: str, scheme: str, algorithm: str = "") -> tuple[
         return "csv", vics.parse_csv(data, scheme=scheme)
     if fmt == "lines":
         return "lines", vics.parse_lines(data, algorithm=algorithm)
-    raise vics.ListFormatError(f"unknown format {fmt!r}; choose from {', '.join(HASHLIST_FORMATS)}")
+    raise vics.ListFormatError(gettext_noop("unknown format {format}; choose from {choices}"), format=repr(fmt), choices=", ".join(HASHLIST_FORMATS))
 
 
 def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", scheme: str | None = None, provenance: str = "",
                     source_name: str = "", algorithm: str = "", actor: Any = None) -> HashList:
     """Create or replace a list from a file; all or nothing. A changed list re-matches every stored file."""
     if kind not in ListKind.values:
-        raise MediaError(f"unknown kind {kind!r}; choose from {', '.join(ListKind.values)}")
+        raise MediaError(gettext_noop("unknown kind {kind}; choose from {choices}"), kind=repr(kind), choices=", ".join(ListKind.values))
     if not name.strip():
-        raise MediaError("a list needs a name")
+        raise MediaError(gettext_noop("a list needs a name"))
     if scheme is None:
         scheme = CategoryScheme.PROJECT_VIC if kind == ListKind.KNOWN and fmt == "vics" else CategoryScheme.NONE
     if scheme not in CategoryScheme.values:
-        raise MediaError(f"unknown category scheme {scheme!r}")
+        raise MediaError(gettext_noop("unknown category scheme {scheme}"), scheme=repr(scheme))
     source_format, parsed = _parse(data, fmt=fmt, scheme=scheme, algorithm=algorithm)
     with transaction.atomic():
         hash_list, created = HashList.objects.select_for_update().get_or_create(name=name, defaults=dict(kind=kind))
@@ -297,6 +324,7 @@ def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", sch
         hash_list.source_name = source_name[:500]
         hash_list.source_format = source_format
         hash_list.source_sha256 = hashlib.sha256(data).hexdigest()
+        hash_list.imported_by = actor_label(actor)[:200]
         hash_list.entry_count = len(parsed)
         hash_list.save()
         HashEntry.objects.bulk_create(
@@ -308,61 +336,209 @@ def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", sch
             "name": name, "kind": kind, "version": hash_list.version, "entries": len(parsed), "format": source_format,
             "sha256": hash_list.source_sha256, "source": source_name,
         })
-        rematch_job_start(reason=f"list {name} version {hash_list.version}", list_name=name, actor=actor)
+        rematch_job_start(reason=f"list {name} version {hash_list.version}", list_name=name, trigger=RematchJob.Trigger.IMPORT,
+                          list_version=hash_list.version, actor=actor)
     return hash_list
 
 
 def hashlist_export(*, name: str, actor: Any = None) -> bytes:
     hash_list = HashList.objects.filter(name=name).first()
     if hash_list is None:
-        raise MediaError(f"no hash list named {name!r}")
-    entries = list(hash_list.entries.order_by("id").values("algorithm", "value", "media_id", "category", "series", "victim_identified", "is_distributed"))
+        raise MediaError(gettext_noop("no hash list named {name}"), name=repr(name))
+    entries = list(hash_list.entries.order_by("id").values("algorithm", "value", "media_id", "category", "series", "victim_identified", "is_distributed", "extra"))
     with transaction.atomic():
         audit_record(actor=actor, action="hashlist.exported", target=hash_list, data={"name": name, "version": hash_list.version, "entries": len(entries)})
     return vics.export_vics(name=name, version=hash_list.version, entries=entries)
 
 
 @transaction.atomic
-def hashlist_delete(*, name: str, actor: Any = None) -> None:
+def hashlist_delete(*, name: str, reason: str, actor: Any = None) -> RematchJob:
+    """Retire a list: its entries and the matches they made go; why, who and what it held stay in the audit log.
+    Every stored file is re-matched without it (a known file may become new)."""
+    reason = reason.strip()
+    if not reason:
+        raise MediaError(gettext_noop("say why the list is retired"))
     hash_list = HashList.objects.select_for_update().filter(name=name).first()
     if hash_list is None:
-        raise MediaError(f"no hash list named {name!r}")
-    audit_record(actor=actor, action="hashlist.deleted", target=hash_list, data={"name": name, "version": hash_list.version})
+        raise MediaError(gettext_noop("no hash list named {name}"), name=repr(name))
+    audit_record(actor=actor, action="hashlist.deleted", target=hash_list, data={
+        "name": name, "kind": hash_list.kind, "version": hash_list.version, "entries": hash_list.entry_count,
+        "provenance": hash_list.provenance, "sha256": hash_list.source_sha256, "reason": reason[:1000],
+    })
+    version = hash_list.version
     hash_list.delete()
-    rematch_job_start(reason=f"list {name} deleted", list_name=name, actor=actor)
+    return rematch_job_start(reason=f"list {name} deleted: {reason}", list_name=name, trigger=RematchJob.Trigger.DELETE, list_version=version, actor=actor)
 
 
 # ---------------------------------------------------------------- re-matching
 
-def rematch_job_start(*, reason: str, list_name: str = "", actor: Any = None) -> RematchJob:
+def rematch_job_start(*, reason: str, list_name: str = "", trigger: str = "", list_version: int | None = None, actor: Any = None) -> RematchJob:
     from himaya.media.tasks import media_rematch
 
     with transaction.atomic():
-        job = RematchJob.objects.create(reason=reason[:200], hash_list_name=list_name, total=MediaState.objects.count())
+        job = RematchJob.objects.create(reason=reason[:200], hash_list_name=list_name, trigger=trigger, hash_list_version=list_version,
+                                        requested_by=actor_label(actor)[:200], total=MediaState.objects.count())
         audit_record(actor=actor, action="media.rematch_queued", target=job, data={"reason": reason, "total": job.total})
         transaction.on_commit(lambda: media_rematch.enqueue(job_id=job.id))
     return job
 
 
+@dataclass
+class _BatchRow:
+    address: str
+    state: str
+    status: str
+    pdq: str
+    pdq_quality: int | None
+    pdq_dihedral: list[str]
+    vpdq: list[list]
+    md5: str
+    sha1: str
+    sha256: str
+
+
+_BATCH_FIELDS = ("blob_id", "state", "status", "pdq", "pdq_quality", "pdq_dihedral", "vpdq", "blob__md5", "blob__sha1", "blob__sha256")
+_IN_CHUNK = 5000  # ids per IN (...): SQLite refuses more than 32,766 parameters
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start:start + _IN_CHUNK]
+
+
+def _batch_found(rows: list[_BatchRow], loaded: _LoadedIndex) -> dict[str, dict[int, tuple[str, int]]]:
+    """Per content: entry id -> (algorithm, distance), decided as `media_match_blob` decides it,
+    with one query for the exact hashes and one index search for every PDQ, dihedral and vPDQ frame."""
+    found: dict[str, dict[int, tuple[str, int]]] = {r.address: {} for r in rows}
+    by_value: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for algorithm, value in ((Algorithm.MD5, r.md5), (Algorithm.SHA1, r.sha1), (Algorithm.SHA256, r.sha256)):
+            by_value.setdefault((algorithm.value, value), []).append(r.address)
+    condition = Q()
+    for algorithm in (Algorithm.MD5, Algorithm.SHA1, Algorithm.SHA256):
+        values = sorted({v for (a, v) in by_value if a == algorithm and v})
+        if values:
+            condition |= Q(algorithm=algorithm, value__in=values)
+    if condition:
+        for entry_id, algorithm, value in HashEntry.objects.filter(condition).order_by().values_list("id", "algorithm", "value"):
+            for address in by_value.get((algorithm, value), ()):
+                found[address][entry_id] = (algorithm, 0)
+
+    # One search for the whole batch; each content's queries are a contiguous slice, in the
+    # order the per-file path uses, so ties are broken the same way.
+    queries: list[str] = []
+    slices: list[tuple[str, str, int, int]] = []  # (address, "pdq"|"vpdq", first query, end)
+    for r in rows:
+        for kind, hashes in (("pdq", _pdq_queries(r)), ("vpdq", _good_frames(r.vpdq) if r.vpdq else [])):
+            if hashes:
+                slices.append((r.address, kind, len(queries), len(queries) + len(hashes)))
+                queries.extend(hashes)
+    if not queries:
+        return found
+    q, hit_rows, distances = loaded.index.search_arrays(_hex_array(queries))
+    for address, kind, first, end in slices:
+        lo, hi = np.searchsorted(q, first, side="left"), np.searchsorted(q, end, side="left")
+        if kind == "pdq":
+            perceptual = _pdq_best(loaded, hit_rows[lo:hi], distances[lo:hi])
+            algorithm = Algorithm.PDQ.value
+        else:
+            perceptual = _vpdq_decide(loaded, end - first, q[lo:hi] - first, hit_rows[lo:hi], distances[lo:hi])
+            algorithm = Algorithm.VPDQ.value
+        for entry_id, distance in perceptual.items():
+            found[address].setdefault(entry_id, (algorithm, distance))
+    return found
+
+
+def media_match_batch(*, after: str = "", limit: int = 500) -> list[str]:
+    """Match the next `limit` stored contents after the address `after`; the batched form of `media_match_blob`.
+
+    Same verdicts, match records, audit events and `media_status_changed` signals as
+    calling `media_match_blob` on each content, with a fixed number of queries per batch:
+    the contents with their hashes (locked), the exact-hash entries, the index search,
+    the matched entries with their lists, the current matches, and bulk writes of what
+    changed. Runs in the caller's transaction when there is one (the re-match job
+    commits the batch together with its cursor). Returns the addresses processed.
+    """
+    loaded = pdq_index()  # loaded or built before taking row locks: a build can take a while
+    with transaction.atomic():
+        locked = MediaState.objects.select_for_update(of=("self",)).filter(blob_id__gt=after).order_by("blob_id")
+        rows = [_BatchRow(*values) for values in locked.values_list(*_BATCH_FIELDS)[:limit]]
+        if not rows:
+            return []
+        addresses = [r.address for r in rows]
+        found = _batch_found(rows, loaded)
+        entry_ids = sorted({eid for per in found.values() for eid in per})
+        entries: dict[int, tuple[int, str, str]] = {}  # id -> (list id, list kind, list name)
+        for chunk in _chunks(entry_ids):
+            for eid, list_id, kind, name in HashEntry.objects.filter(id__in=chunk).values_list("id", "hash_list_id", "hash_list__kind", "hash_list__name"):
+                entries[eid] = (list_id, kind, name)
+        old_keys: dict[str, set[tuple[int, str, int]]] = {a: set() for a in addresses}
+        for address, eid, algorithm, distance in MediaMatch.objects.filter(blob_id__in=addresses).values_list("blob_id", "entry_id", "algorithm", "distance"):
+            old_keys[address].add((eid, algorithm, distance))
+
+        now = timezone.now()
+        by_status: dict[str, list[str]] = {}
+        rematched: list[str] = []
+        new_matches: list[MediaMatch] = []
+        changed: list[tuple[str, str, str]] = []  # (address, old status, new status)
+        for r in rows:
+            new_keys = {(eid, alg, d) for eid, (alg, d) in found[r.address].items() if eid in entries}
+            status = _status(r, (entries[eid][1] for eid, _, _ in new_keys))
+            by_status.setdefault(status, []).append(r.address)
+            if old_keys[r.address] != new_keys:
+                rematched.append(r.address)
+                new_matches.extend(MediaMatch(blob_id=r.address, entry_id=eid, hash_list_id=entries[eid][0], algorithm=alg, distance=d)
+                                   for eid, alg, d in new_keys)
+            if r.status != status or old_keys[r.address] != new_keys:
+                audit_record(actor=None, action="media.matched", target_type="core.blob", target_id=r.address, data={
+                    "old_status": r.status, "status": status, "matches": sorted([entries[eid][2], alg, d] for eid, alg, d in new_keys),
+                })
+            if r.status != status:
+                changed.append((r.address, r.status, status))
+        for chunk in _chunks(rematched):
+            MediaMatch.objects.filter(blob_id__in=chunk).delete()
+        MediaMatch.objects.bulk_create(new_matches, batch_size=2000)
+        for status, members in by_status.items():
+            for chunk in _chunks(members):
+                MediaState.objects.filter(blob_id__in=chunk).update(status=status, matched_at=now)
+        if changed:
+            from himaya.reports.models import ReportFile
+
+            reports: dict[str, set[int]] = {}
+            for chunk in _chunks([c[0] for c in changed]):
+                for address, report_id in ReportFile.objects.filter(blob_id__in=chunk).values_list("blob_id", "report_id"):
+                    reports.setdefault(address, set()).add(report_id)
+            for address, old, new in changed:
+                ids = sorted(reports.get(address, ()))
+                transaction.on_commit(lambda a=address, o=old, n=new, i=ids: media_status_changed.send(
+                    sender=MediaState, blob_address=a, old_status=o, new_status=n, report_ids=i))
+    return addresses
+
+
 def rematch_job_run(*, job_id: int, batch: int = 500, max_batches: int | None = None) -> int:
-    """Re-match stored contents after the job's cursor, saving progress per batch (resumable after a crash)."""
+    """Re-match stored contents after the job's cursor, batch by batch.
+
+    Each batch's results and the job's cursor commit in one transaction: a worker killed
+    mid-batch leaves the batch undone and the cursor before it, and running the job
+    again (or twice at once: the job row is locked per batch) continues from there.
+    """
     job = RematchJob.objects.get(id=job_id)
     if job.status == RematchJob.Status.DONE:
         return job.done
     if job.started_at is None:
-        RematchJob.objects.filter(id=job_id).update(status=RematchJob.Status.RUNNING, started_at=timezone.now())
+        RematchJob.objects.filter(id=job_id, started_at__isnull=True).update(status=RematchJob.Status.RUNNING, started_at=timezone.now())
     batches = 0
     while max_batches is None or batches < max_batches:
-        job.refresh_from_db()
-        addresses = list(MediaState.objects.filter(blob_id__gt=job.cursor).order_by("blob_id").values_list("blob_id", flat=True)[:batch])
-        if not addresses:
-            with transaction.atomic():
+        with transaction.atomic():
+            job = RematchJob.objects.select_for_update().get(id=job_id)
+            if job.status == RematchJob.Status.DONE:
+                break
+            addresses = media_match_batch(after=job.cursor, limit=batch)
+            if not addresses:
                 RematchJob.objects.filter(id=job_id).update(status=RematchJob.Status.DONE, finished_at=timezone.now())
                 audit_record(actor=None, action="media.rematch_done", target=job, data={"done": job.done})
-            break
-        for address in addresses:
-            media_match_blob(address=address)
-        RematchJob.objects.filter(id=job_id).update(cursor=addresses[-1], done=job.done + len(addresses), status=RematchJob.Status.RUNNING)
+                break
+            RematchJob.objects.filter(id=job_id).update(cursor=addresses[-1], done=job.done + len(addresses), status=RematchJob.Status.RUNNING)
         batches += 1
     return RematchJob.objects.get(id=job_id).done
 
@@ -380,10 +556,10 @@ def authorisation_record(*, user: Any, file_id: str, warrant_number: str, grante
     from himaya.media.selectors import can_record_authorisation, report_file_for_user
 
     if not can_record_authorisation(user):
-        raise MediaError("not permitted to record legal authorisations")
+        raise MediaError(gettext_noop("not permitted to record legal authorisations"))
     report_file = report_file_for_user(user=user, file_id=file_id)
     if not warrant_number.strip() or not granted_by.strip():
-        raise MediaError("a warrant number and who granted it are required")
+        raise MediaError(gettext_noop("a warrant number and who granted it are required"))
     auth = LegalAuthorisation.objects.create(report_file=report_file, warrant_number=warrant_number.strip()[:100], granted_on=granted_on,
                                              granted_by=granted_by.strip()[:200], recorded_by=user)
     audit_record(actor=user, action="media.authorisation_recorded", target=report_file, unit_id=report_file.report.unit_id, data={
@@ -404,12 +580,12 @@ def media_permission_set(*, username: str, codename: str, granted: bool, actor: 
     from django.contrib.auth.models import Permission
 
     if codename not in MEDIA_PERMISSIONS:
-        raise MediaError(f"unknown permission {codename!r}; choose from {', '.join(MEDIA_PERMISSIONS)}")
+        raise MediaError(gettext_noop("unknown permission {codename}; choose from {choices}"), codename=repr(codename), choices=", ".join(MEDIA_PERMISSIONS))
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise MediaError(f"no user named {username!r}")
+        raise MediaError(gettext_noop("no user named {username}"), username=repr(username))
     if granted and codename != "manage_hashlists" and "auditor" in (user.roles or []):
-        raise MediaError("auditors never view media")
+        raise MediaError(gettext_noop("auditors never view media"))
     permission = Permission.objects.get(content_type__app_label="media", codename=codename)
     (user.user_permissions.add if granted else user.user_permissions.remove)(permission)
     audit_record(actor=actor, action="media.permission_granted" if granted else "media.permission_withdrawn", target=user,

@@ -5,6 +5,11 @@ VICS (Project VIC / ICSE exchange) is OData JSON: `value[...]` of cases, each wi
 booleans as strings ("true"/"False") and hex in upper case; both are normalised.
 A parser either returns every entry or raises `ListFormatError` naming the first bad
 item — an import is all or nothing.
+
+Perceptual hashes travel in VICS 2.0's `AlternativeHashes` list of
+`{"HashName", "HashValue"}` pairs (the field VICS 2.0 producers use for hashes beyond
+MD5/SHA1, e.g. PhotoDNA): `"PDQ"` for an image, and for a video one `"vPDQ"` pair per
+frame hash, in frame order, on the video's Media item.
 """
 from __future__ import annotations
 
@@ -16,13 +21,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from himaya.media.errors import MessageError, gettext_noop
+
 HEX_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 ALGORITHM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64, "vpdq": 64}
 CATEGORIES = {"projectvic": {"0", "1", "2", "3", "4"}, "caid": {"A", "B", "C"}, "": None}
 
 
-class ListFormatError(ValueError):
+class ListFormatError(MessageError, ValueError):
     pass
 
 
@@ -38,7 +45,7 @@ class ParsedEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _bool(value: Any, where: str) -> bool | None:
+def _bool(value: Any, where: str, line: int | None = None) -> bool | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -48,32 +55,49 @@ def _bool(value: Any, where: str) -> bool | None:
         return True
     if text in ("false", "0", "no"):
         return False
-    raise ListFormatError(f"{where}: {value!r} is not a boolean")
+    raise ListFormatError(gettext_noop("{value} is not a boolean"), where=where, line=line, value=repr(value))
 
 
-def _hex(algorithm: str, value: Any, where: str) -> str:
+def _hex(algorithm: str, value: Any, where: str, line: int | None = None) -> str:
     text = str(value).strip().lower()
     if len(text) != ALGORITHM_LENGTHS[algorithm] or not HEX.match(text):
-        raise ListFormatError(f"{where}: {value!r} is not a {algorithm.upper()} hash")
+        name = {"pdq": "PDQ", "vpdq": "vPDQ"}.get(algorithm, algorithm.upper())
+        raise ListFormatError(gettext_noop("{value} is not a {algorithm} hash"), where=where, line=line, value=repr(value), algorithm=name)
     return text
 
 
-def check_category(category: str, scheme: str, where: str) -> str:
+def check_category(category: str, scheme: str, where: str, line: int | None = None) -> str:
     category = category.strip()
     if scheme == "caid":
         category = category.upper().removeprefix("CATEGORY ").strip()
     allowed = CATEGORIES.get(scheme)
     if category and allowed is not None and category not in allowed:
-        raise ListFormatError(f"{where}: category {category!r} is not in the {scheme} scheme ({', '.join(sorted(allowed))})")
+        raise ListFormatError(gettext_noop("category {category} is not in the {scheme} scheme ({allowed})"), where=where, line=line,
+                              category=repr(category), scheme=scheme, allowed=", ".join(sorted(allowed)))
     return category
 
 
-_MAPPED = {"MediaID", "Category", "VictimIdentified", "IsDistributed", "Series", "MD5", "SHA1", "SHA256", "PhotoDNA", "MediaFiles"}
+_MAPPED = {"MediaID", "Category", "VictimIdentified", "IsDistributed", "Series", "MD5", "SHA1", "SHA256", "PhotoDNA", "PDQ", "MediaFiles", "AlternativeHashes"}
+_ALTERNATIVE = {"md5": "md5", "sha1": "sha1", "sha-1": "sha1", "sha256": "sha256", "sha-256": "sha256", "pdq": "pdq", "vpdq": "vpdq", "photodna": "photodna"}
+
+
+def _alternative_hashes(source: dict[str, Any], where: str) -> Iterator[tuple[str, str, str]]:
+    """(algorithm, value, where) of the AlternativeHashes we match or keep; other names (F1, ImageMark...) are skipped."""
+    pairs = source.get("AlternativeHashes") or []
+    if not isinstance(pairs, list):
+        raise ListFormatError(gettext_noop("AlternativeHashes must be a list"), where=where)
+    for k, pair in enumerate(pairs):
+        at = f"{where}.AlternativeHashes[{k}]"
+        if not isinstance(pair, dict) or not pair.get("HashName") or not pair.get("HashValue"):
+            raise ListFormatError(gettext_noop("an alternative hash needs a HashName and a HashValue"), where=at)
+        algorithm = _ALTERNATIVE.get(str(pair["HashName"]).strip().lower())
+        if algorithm:
+            yield algorithm, str(pair["HashValue"]), at
 
 
 def _vics_media(item: dict[str, Any], where: str, scheme: str) -> Iterator[ParsedEntry]:
     if not isinstance(item, dict):
-        raise ListFormatError(f"{where}: a Media item must be an object")
+        raise ListFormatError(gettext_noop("a Media item must be an object"), where=where)
     common = dict(
         media_id=str(item.get("MediaID", "") or ""),
         category=check_category("" if item.get("Category") is None else str(item["Category"]), scheme, where),  # 0 is a category
@@ -85,16 +109,18 @@ def _vics_media(item: dict[str, Any], where: str, scheme: str) -> Iterator[Parse
     common["extra"] = {k: v for k, v in item.items() if k not in _MAPPED and isinstance(v, (str, int, float, bool)) and len(str(v)) <= 500}
     sources = [item] + [f for f in item.get("MediaFiles", []) or [] if isinstance(f, dict)]
     found = 0
-    for source in sources:
-        for key, algorithm in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
-            if source.get(key):
-                found += 1
-                yield ParsedEntry(algorithm=algorithm, value=_hex(algorithm, source[key], f"{where}.{key}"), **common)
-        if source.get("PhotoDNA"):
+    for n, source in enumerate(sources):
+        at = where if n == 0 else f"{where}.MediaFiles[{n - 1}]"
+        hashes = [(algorithm, source[key], f"{at}.{key}") for key, algorithm in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256"), ("PhotoDNA", "photodna"), ("PDQ", "pdq"))
+                  if source.get(key)]
+        for algorithm, value, place in [*hashes, *_alternative_hashes(source, at)]:
             found += 1
-            yield ParsedEntry(algorithm="photodna", value=str(source["PhotoDNA"]).strip(), **common)
+            entry = ParsedEntry(algorithm=algorithm, value=str(value).strip() if algorithm == "photodna" else _hex(algorithm, value, place), **common)
+            if algorithm == "vpdq" and not entry.media_id:
+                entry.media_id = where[:100]  # the frames of one video must share an id to be matched together
+            yield entry
     if not found:
-        raise ListFormatError(f"{where}: no MD5, SHA1 or PhotoDNA")
+        raise ListFormatError(gettext_noop("no MD5, SHA1, PhotoDNA, PDQ or vPDQ hash"), where=where)
 
 
 def parse_vics(data: bytes, *, scheme: str = "projectvic") -> tuple[str, list[ParsedEntry]]:
@@ -102,25 +128,25 @@ def parse_vics(data: bytes, *, scheme: str = "projectvic") -> tuple[str, list[Pa
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ListFormatError(f"not VICS JSON: {exc}") from exc
+        raise ListFormatError(gettext_noop("not VICS JSON: {error}"), error=str(exc)) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
-        raise ListFormatError("not VICS JSON: no top-level \"value\" list")
+        raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
     version = "2.0" if "@odata.context" in doc else "1.3"
     entries: list[ParsedEntry] = []
     for i, case in enumerate(doc["value"]):
         if not isinstance(case, dict):
-            raise ListFormatError(f"value[{i}] must be an object")
+            raise ListFormatError(gettext_noop("must be an object"), where=f"value[{i}]")
         media = case.get("Media")
         if media is None:
             # The Media entity set ("$metadata#Media"): value[] holds the media items themselves.
             entries.extend(_vics_media(case, f"value[{i}]", scheme))
             continue
         if not isinstance(media, list):
-            raise ListFormatError(f"value[{i}].Media must be a list")
+            raise ListFormatError(gettext_noop("must be a list"), where=f"value[{i}].Media")
         for k, item in enumerate(media):
             entries.extend(_vics_media(item, f"value[{i}].Media[{k}]", scheme))
     if not entries:
-        raise ListFormatError("the file lists no hashes")
+        raise ListFormatError(gettext_noop("the file lists no hashes"))
     return version, entries
 
 
@@ -128,36 +154,35 @@ def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ListFormatError(f"not UTF-8 text: {exc}") from exc
+        raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), error=str(exc)) from exc
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower(): c for c in reader.fieldnames or []}
     algorithms = [a for a in ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna") if a in columns]
     if not algorithms:
-        raise ListFormatError("CSV needs a header with at least one of md5, sha1, sha256, pdq, vpdq, photodna")
+        raise ListFormatError(gettext_noop("CSV needs a header with at least one of md5, sha1, sha256, pdq, vpdq, photodna"))
     if "vpdq" in algorithms and "media_id" not in columns:
-        raise ListFormatError("vpdq frame hashes need a media_id column naming the video they belong to")
+        raise ListFormatError(gettext_noop("vpdq frame hashes need a media_id column naming the video they belong to"))
     entries: list[ParsedEntry] = []
     for n, row in enumerate(reader, start=2):
-        where = f"line {n}"
         get = lambda key: (row.get(columns[key]) or "").strip() if key in columns else ""  # noqa: E731
         common = dict(
             media_id=get("media_id")[:100],
-            category=check_category(get("category"), scheme, where),
+            category=check_category(get("category"), scheme, "category", n),
             series=get("series")[:300],
-            victim_identified=_bool(get("victim_identified") or None, f"{where} victim_identified"),
-            is_distributed=_bool(get("is_distributed") or None, f"{where} is_distributed"),
+            victim_identified=_bool(get("victim_identified") or None, "victim_identified", n),
+            is_distributed=_bool(get("is_distributed") or None, "is_distributed", n),
         )
         values = 0
         for algorithm in algorithms:
             value = get(algorithm)
             if value:
                 values += 1
-                value = value if algorithm == "photodna" else _hex(algorithm, value, where)
+                value = value if algorithm == "photodna" else _hex(algorithm, value, algorithm, n)
                 entries.append(ParsedEntry(algorithm=algorithm, value=value, **common))
         if not values:
-            raise ListFormatError(f"{where}: no hash")
+            raise ListFormatError(gettext_noop("no hash"), line=n)
     if not entries:
-        raise ListFormatError("the file lists no hashes")
+        raise ListFormatError(gettext_noop("the file lists no hashes"))
     return entries
 
 
@@ -166,7 +191,7 @@ def parse_lines(data: bytes, *, algorithm: str = "") -> list[ParsedEntry]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ListFormatError(f"not UTF-8 text: {exc}") from exc
+        raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), error=str(exc)) from exc
     entries = []
     for n, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
@@ -177,23 +202,29 @@ def parse_lines(data: bytes, *, algorithm: str = "") -> list[ParsedEntry]:
         if not name:
             name = HEX_LENGTHS.get(len(value), "")
         if name not in ALGORITHM_LENGTHS:
-            raise ListFormatError(f"line {n}: cannot tell which hash {line[:80]!r} is")
-        entries.append(ParsedEntry(algorithm=name, value=_hex(name, value, f"line {n}")))
+            raise ListFormatError(gettext_noop("cannot tell which hash {text} is"), line=n, text=repr(line[:80]))
+        entries.append(ParsedEntry(algorithm=name, value=_hex(name, value, "", n)))
     if not entries:
-        raise ListFormatError("the file lists no hashes")
+        raise ListFormatError(gettext_noop("the file lists no hashes"))
     return entries
 
 
 def export_vics(*, name: str, version: int, entries: list[dict[str, Any]]) -> bytes:
-    """VICS 2.0 JSON: one Media item per media_id (or per hash when there is none)."""
+    """VICS 2.0 JSON: one Media item per media_id (or per hash when there is none).
+
+    PDQ and vPDQ go in `AlternativeHashes` (a video's frame hashes in their order), so a
+    list exported here and imported again matches the same images and videos.
+    """
     media: dict[str, dict[str, Any]] = {}
     for n, e in enumerate(entries):
-        if e["algorithm"] == "vpdq":
-            continue  # VICS has no field for video frame hashes; exchange them as CSV
         key = e.get("media_id") or f"h{n}"
         item = media.setdefault(key, {"MediaID": e.get("media_id") or str(len(media) + 1)})
-        field_name = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "photodna": "PhotoDNA", "pdq": "PDQ"}[e["algorithm"]]
-        item[field_name] = e["value"].upper() if e["algorithm"] in ("md5", "sha1", "sha256") else e["value"]
+        algorithm = e["algorithm"]
+        if algorithm in ("pdq", "vpdq"):
+            item.setdefault("AlternativeHashes", []).append({"HashName": "PDQ" if algorithm == "pdq" else "vPDQ", "HashValue": e["value"]})
+        else:
+            field_name = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "photodna": "PhotoDNA"}[algorithm]
+            item[field_name] = e["value"].upper() if algorithm in ("md5", "sha1", "sha256") else e["value"]
         if e.get("category"):
             item["Category"] = int(e["category"]) if e["category"].isdigit() else e["category"]
         if e.get("series"):
@@ -201,6 +232,8 @@ def export_vics(*, name: str, version: int, entries: list[dict[str, Any]]) -> by
         for key_, out in (("victim_identified", "VictimIdentified"), ("is_distributed", "IsDistributed")):
             if e.get(key_) is not None:
                 item[out] = e[key_]
+        for extra_key, value in (e.get("extra") or {}).items():
+            item.setdefault(extra_key, value)  # MediaSize, DateUpdated, Tags... as received
     doc = {
         "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases",
         "value": [{"CaseID": name, "SourceApplicationName": "Himaya", "SourceApplicationVersion": str(version), "Media": list(media.values())}],

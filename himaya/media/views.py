@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from himaya.media import selectors, services
-from himaya.media.forms import AuthorisationForm, HashListImportForm
+from himaya.media.forms import AuthorisationForm, HashListImportForm, HashListRetireForm
 from himaya.media.vics import ListFormatError
 
 SESSION_KEY = "media_reveal"
@@ -106,35 +106,67 @@ def _read_upload(upload) -> bytes:  # type: ignore[no-untyped-def]
         pending.discard()
 
 
+def error_text(exc: Exception) -> str:
+    """A service or format error in the user's language."""
+    render = getattr(exc, "render", None)
+    return render(_) if render else str(exc)
+
+
 @login_required
 def hashlists(request: HttpRequest) -> HttpResponse:
+    """Supervisors: the lists with their provenance, import, export, retire, and the re-matching they started."""
     lists = selectors.hashlist_list_for_user(user=request.user)
     form = HashListImportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = _read_upload(form.cleaned_data["file"])
+            try:
+                hash_list = services.hashlist_import(
+                    data=data, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"],
+                    scheme=form.scheme_or_none(), provenance=form.cleaned_data["provenance"], algorithm=form.cleaned_data["algorithm"],
+                    source_name=form.cleaned_data["file"].name, actor=request.user,
+                )
+            except (services.MediaError, ListFormatError) as exc:
+                messages.error(request, _("Nothing was imported: %(error)s") % {"error": error_text(exc)})
+            else:
+                messages.success(request, _("%(name)s: version %(version)s, %(count)s hashes. Stored files are being re-matched.") % {
+                    "name": hash_list.name, "version": hash_list.version, "count": hash_list.entry_count})
+                return redirect("media:hashlists")
+        status = 400
+    return render(request, "media/hashlists.html", {
+        "lists": lists, "jobs": selectors.rematch_jobs_for_user(user=request.user), "form": form,
+        "retired": selectors.hashlists_retired_for_user(user=request.user),
+    }, status=status)
+
+
+@login_required
+def hashlist_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirmation with a mandatory reason, then the list goes and every stored file is re-matched without it."""
+    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk)
+    form = HashListRetireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = _read_upload(form.cleaned_data["file"])
         try:
-            hash_list = services.hashlist_import(
-                data=data, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"],
-                scheme=form.cleaned_data["scheme"] or None, provenance=form.cleaned_data["provenance"],
-                source_name=form.cleaned_data["file"].name, actor=request.user,
-            )
-        except (services.MediaError, ListFormatError) as exc:
-            messages.error(request, _("Nothing was imported: %(error)s") % {"error": exc})
+            services.hashlist_delete(name=hash_list.name, reason=form.cleaned_data["reason"], actor=request.user)
+        except services.MediaError as exc:
+            messages.error(request, error_text(exc))
         else:
-            messages.success(request, _("%(name)s: version %(version)s, %(count)s hashes. Stored files are being re-matched.") % {
-                "name": hash_list.name, "version": hash_list.version, "count": hash_list.entry_count})
+            messages.success(request, _("%(name)s is retired. Stored files are being re-matched without it.") % {"name": hash_list.name})
             return redirect("media:hashlists")
-    return render(request, "media/hashlists.html", {"lists": lists, "jobs": selectors.rematch_jobs_for_user(user=request.user), "form": form})
+    return render(request, "media/hashlist_retire.html", {
+        "list": hash_list, "form": form, "matched_files": selectors.hashlist_matched_files(hash_list),
+    }, status=400 if request.method == "POST" else 200)
 
 
 @login_required
 @require_GET
-def hashlist_export(request: HttpRequest, name: str) -> HttpResponse:
-    selectors.hashlist_list_for_user(user=request.user)  # permission
+def hashlist_export(request: HttpRequest, pk: int) -> HttpResponse:
+    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk)
     try:
-        data = services.hashlist_export(name=name, actor=request.user)
+        data = services.hashlist_export(name=hash_list.name, actor=request.user)
     except services.MediaError as exc:
         raise Http404(str(exc)) from exc
     response = HttpResponse(data, content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="{name}.vics.json"'
+    filename = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in hash_list.name) or "hashlist"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.vics.json"'
     return _no_store(response)

@@ -225,11 +225,14 @@ def test_deleting_a_list_rematches_its_files_back_to_new(tmp_path, deliver, api,
         import_file(tmp_path, f"sha1:{hashlib.sha1(data).hexdigest()}\n".encode(), name="gone", kind="known", format="lines")
     (fid,) = deliver(data)
     assert api_file(api, fid)["status"] == "known"
+    with pytest.raises(CommandError, match="--reason"):
+        call_command("hashlist", "delete", "gone")  # a list is never retired without saying why
+    assert api_file(api, fid)["status"] == "known"
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("hashlist", "delete", "gone")
+        call_command("hashlist", "delete", "gone", "--reason", "superseded by the 2027 list")
     assert api_file(api, fid)["status"] == "new" and not HashList.objects.exists()
     with pytest.raises(CommandError, match="no hash list named"):
-        call_command("hashlist", "delete", "gone")
+        call_command("hashlist", "delete", "gone", "--reason", "superseded by the 2027 list")
 
 
 def test_workers_share_the_published_index_and_a_replaced_list_is_never_served_stale(deliver, api, django_capture_on_commit_callbacks):
@@ -245,7 +248,28 @@ def test_workers_share_the_published_index_and_a_replaced_list_is_never_served_s
     assert isinstance(mapped.index._words, np.memmap) and mapped.signature == first.signature
     # Delete and import a list of the same size: on SQLite the new entry may even reuse the row id.
     with django_capture_on_commit_callbacks(execute=True):
-        services.hashlist_delete(name="a")
+        services.hashlist_delete(name="a", reason="replaced")
         hashlist_import(data=f"pdq:{EXPECTED[BRIDGE]['pdq']}\n".encode(), name="b", kind="benign", fmt="lines")
     bridge, c = deliver(reference_bytes(BRIDGE), reference_bytes("c.png"))
     assert (api_file(api, bridge)["status"], api_file(api, c)["status"]) == ("benign", "new")
+
+
+def test_a_video_list_exported_as_vics_and_imported_again_still_matches_the_video(tmp_path, capsys, deliver, api, django_capture_on_commit_callbacks):
+    from tests.media.test_hashing import VIDEOS
+
+    frames = [line.split(",") for line in (VIDEOS / "chair-19-sd-bar.vpdq.txt").read_text().split()]
+    rows = "media_id,category,vpdq,pdq\n" + "".join(f"chair-19,2,{f[2]},\n" for f in frames) + f"bridge,3,,{EXPECTED[BRIDGE]['pdq']}\n"
+    hashlist_import(data=rows.encode(), name="partner", kind="known", fmt="csv", scheme="projectvic")
+    capsys.readouterr()
+    call_command("hashlist", "export", "partner", "--format", "vics")
+    exported = capsys.readouterr().out
+    import_file(tmp_path, exported.encode(), name="copy", kind="known")
+    original = list(HashList.objects.get(name="partner").entries.order_by("id").values_list("algorithm", "value", "media_id", "category"))
+    copied = list(HashList.objects.get(name="copy").entries.order_by("id").values_list("algorithm", "value", "media_id", "category"))
+    assert copied == original and sum(1 for e in copied if e[0] == "vpdq") == len(frames)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("hashlist", "delete", "partner", "--reason", "only the exported copy should match")
+    video, image = deliver((VIDEOS / "chair-19-sd-bar.mp4").read_bytes(), reference_bytes("blur-a-little.jpg"))
+    assert [(m["list"], m["algorithm"], m["category"]) for m in api_file(api, video)["matches"]] == [("copy", "vpdq", "2")]
+    assert [(m["list"], m["algorithm"], m["category"]) for m in api_file(api, image)["matches"]] == [("copy", "pdq", "3")]
+    assert api_file(api, video)["status"] == api_file(api, image)["status"] == "known"

@@ -120,23 +120,6 @@ def test_a_file_the_provider_did_not_view_is_locked_until_a_warrant_is_recorded(
     assert client.get(f"/media/files/{unviewed}/preview-blurred.png").status_code == 200
 
 
-def test_supervisors_import_and_export_lists_in_the_ui(django_capture_on_commit_callbacks):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    client = login("head", roles=("supervisor",))
-    assert "/media/lists/" in client.get("/").content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/media/lists/", {"file": SimpleUploadedFile("l.txt", b"md5:" + b"a" * 32 + b"\n"), "name": "own", "kind": "seizure", "format": "lines", "scheme": "", "provenance": "case 12"})
-    assert response.status_code == 302
-    page = client.get("/media/lists/").content.decode()
-    assert "own" in page and "case 12" in page
-    bad = client.post("/media/lists/", {"file": SimpleUploadedFile("l.txt", b"nonsense\n"), "name": "bad", "kind": "known", "format": "lines", "scheme": ""}, follow=True)
-    assert "Nothing was imported" in bad.content.decode() or "لم يُستورد" in bad.content.decode()
-    assert client.get("/media/lists/own/export.vics.json").json()["value"][0]["Media"][0]["MD5"] == "A" * 32
-    analyst = login("analyst", roles=("intake_analyst",))
-    assert analyst.get("/media/lists/").status_code == 403
-
-
 def test_permissions_are_granted_explicitly_from_the_command_line_and_audited(files):
     from django.core.management import CommandError, call_command
 

@@ -29,3 +29,15 @@ def media_manages_lists(user: Any) -> bool:
     from himaya.media.selectors import can_manage_hashlists
 
     return can_manage_hashlists(user)
+
+
+@register.filter
+def media_actor(label: str) -> str:
+    """An audit actor label as a person reads it: the username, or who acted when no user did."""
+    from django.utils.translation import gettext as _
+
+    if not label:
+        return "—"
+    if label.startswith("user:"):
+        return label.removeprefix("user:")
+    return {"cli": _("command line"), "system": _("system")}.get(label, label)

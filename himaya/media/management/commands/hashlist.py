@@ -31,6 +31,7 @@ class Command(BaseCommand):
         exp.add_argument("--out", default="-", help="file to write (default: standard output)")
         rm = sub.add_parser("delete", help="remove a list; stored files are re-matched")
         rm.add_argument("name")
+        rm.add_argument("--reason", required=True, help="why the list is retired (kept in the audit log)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"{hash_list.name}: version {hash_list.version}, {hash_list.entry_count} hashes ({hash_list.source_format}); re-matching stored files in the background")
             elif opts["action"] == "delete":
-                hashlist_delete(name=opts["name"], actor="cli")
+                hashlist_delete(name=opts["name"], reason=opts["reason"], actor="cli")
                 self.stdout.write(f"{opts['name']}: deleted; re-matching stored files in the background")
             else:
                 data = hashlist_export(name=opts["name"], actor="cli")
