@@ -6,7 +6,9 @@
 
 1. a fresh database (PostgreSQL `himaya_bench_triage`, dropped and created, unless
    --database-url) migrated by Django;
-2. N synthetic reports written straight into the report tables with bulk_create
+2. N synthetic reports written straight into the report tables (COPY on
+   PostgreSQL, bulk_create elsewhere; every field through Django's own
+   get_db_prep_save, so encrypted fields are encrypted as intake would)
    (the intake path has its own bench): recurring suspects with accounts on
    several platforms sharing phones, e-mails and devices; a carrier-grade NAT pool
    of addresses used by many strangers; proxies; a pool of viral files; chats in
@@ -129,6 +131,28 @@ class World:
         }
 
 
+def store_all(model, objs: list) -> None:  # type: ignore[no-untyped-def]
+    """bulk_create, or on PostgreSQL a COPY of every concrete column with ids drawn
+    from the table's sequence (5–10x faster: a million reports load in minutes)."""
+    from django.db import connection
+
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=5000)
+        return
+    meta = model._meta
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [meta.db_table, meta.pk.column, len(objs)])
+        for obj, (pk,) in zip(objs, cur.fetchall()):
+            obj.pk = pk
+        fields = [f for f in meta.concrete_fields]
+        cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with cur.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({cols}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+
+
 def make_reports(n: int, *, start_at: int, world: World, unit, now: datetime) -> list[int]:  # type: ignore[no-untyped-def]
     from himaya.reports.models import Identifier, IncidentDetail, IpCaptureEvent, Party, Report, ReportFile
 
@@ -149,13 +173,13 @@ def make_reports(n: int, *, start_at: int, world: World, unit, now: datetime) ->
             annotations=["sextortion"] if rng.random() < 0.05 else [],
         ))
         plans.append((s, p, esp, screen, batched))
-    Report.objects.bulk_create(reports, batch_size=2000)
+    store_all(Report, reports)
     parties = []
     for r, (s, p, esp, screen, batched) in zip(reports, plans):
         parties.append(Party(report=r, role="reported", position=1, path="/report/personOrUserReported[1]", esp_identifier=esp, screen_name=screen))
         if r.incident_type.startswith("Online Enticement"):
             parties.append(Party(report=r, role="recipient", position=1, path="/report/intendedRecipient[1]", age=11 + rng.randrange(7)))
-    Party.objects.bulk_create(parties, batch_size=2000)
+    store_all(Party, parties)
     reported = {pt.report_id: pt for pt in parties if pt.role == "reported"}
     idents, ips, files, incidents = [], [], [], []
     for r, (s, p, esp, screen, batched) in zip(reports, plans):
@@ -180,10 +204,10 @@ def make_reports(n: int, *, start_at: int, world: World, unit, now: datetime) ->
         chat = rng.choice(CHATS)
         if chat:
             incidents.append(IncidentDetail(report=r, position=1, kind="chatImIncident", content=chat))
-    Identifier.objects.bulk_create(idents, batch_size=5000)
-    IpCaptureEvent.objects.bulk_create(ips, batch_size=5000)
-    ReportFile.objects.bulk_create(files, batch_size=5000)
-    IncidentDetail.objects.bulk_create(incidents, batch_size=5000)
+    store_all(Identifier, idents)
+    store_all(IpCaptureEvent, ips)
+    store_all(ReportFile, files)
+    store_all(IncidentDetail, incidents)
     return [r.id for r in reports]
 
 
@@ -225,6 +249,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="keep and reuse the database of an earlier --keep run of the same size (skips the load)")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--load-only", action="store_true", help="store the reports and stop (then --reuse)")
     ap.add_argument("--stages", action="store_true", help="print when each stage of the rebuilds ends")
     args = ap.parse_args()
     if args.keep or args.reuse:  # the stored reports' documents are encrypted under this home's key
@@ -242,7 +267,7 @@ def main() -> None:
         except Exception:
             url = f"sqlite:///{home / 'bench.sqlite3'}"
             print("PostgreSQL not reachable: running on SQLite", flush=True)
-    reuse = args.reuse and url.startswith("postgres") and stored_reports(url) == args.reports
+    reuse = args.reuse and url.startswith("postgres") and stored_reports(url) >= args.reports
     if url.startswith("postgres") and not reuse:
         fresh_pg(url)
     setup_django(url, home)
@@ -271,6 +296,8 @@ def main() -> None:
     print(f"database: {connection.vendor}; {'reused' if reuse else 'stored'} {args.reports} synthetic reports in {load_s:.1f} s "
           f"({Identifier.objects.count()} identifiers)", flush=True)
 
+    if args.load_only:
+        return
     if reuse:  # from scratch means empty derived tables, as after the load
         with connection.cursor() as cur:
             cur.execute("TRUNCATE linking_reportlink, linking_identifierentry, linking_identifierkey, linking_reportlinkage, triage_reporttriage")

@@ -14,6 +14,19 @@ from django.db import connection, models
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
+class JsonText(str):
+    """A JSON column's value already encoded (by a caller that builds millions of
+    similar documents from cached pieces); written as it is."""
+
+
+def encode_json(value: Any) -> str:
+    return _encode(value)
+
+
+def _json_out(value: Any) -> str:
+    return value if isinstance(value, JsonText) else _encode(value)
+
+
 def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000) -> int:
     """rows: tuples in `columns` order (attnames, e.g. report_id). JSON columns take
     Python objects."""
@@ -26,12 +39,12 @@ def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable
             raw = cur.cursor  # psycopg 3
             with raw.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({cols}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([_encode(v) if j else v for v, j in zip(row, is_json)])
+                    copy.write_row([_json_out(v) if j else v for v, j in zip(row, is_json)])
                     n += 1
         return n
     chunk: list[models.Model] = []
     for row in rows:
-        chunk.append(model(**dict(zip(columns, row))))
+        chunk.append(model(**{c: json.loads(v) if isinstance(v, JsonText) else v for c, v in zip(columns, row)}))
         if len(chunk) >= batch:
             model.objects.bulk_create(chunk)
             n += len(chunk)

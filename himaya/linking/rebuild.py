@@ -23,7 +23,7 @@ from django.utils import timezone
 from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
-from himaya.linking.bulkwrite import write_rows
+from himaya.linking.bulkwrite import JsonText, encode_json, write_rows
 from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
@@ -162,6 +162,13 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
 
         separated = separated_pairs()  # a person's decision: these pairs never merge
         merging: list[tuple[int, int]] = []
+        heads: dict[tuple[str, str], str] = {}
+
+        def via_head(kind: str, display: str) -> str:
+            head = heads.get((kind, display))
+            if head is None:
+                head = heads[(kind, display)] = f'{{"kind": {encode_json(kind)}, "value": {encode_json(display)}, "strength": '
+            return head
         now = timezone.now()
 
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
@@ -177,12 +184,14 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
                     miss *= 1.0 - x
                 strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
                 merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
-                via = [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)]
-                earlier = previously_linked_entry(lo, via) if (lo, hi) not in separated else None
-                if earlier:
-                    previously[hi].append(earlier)
                 if merges:
                     merging.append((lo, hi))
+                    # Only a merging link can carry an account or device strong enough to say "previously reported".
+                    earlier = previously_linked_entry(lo, [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)])
+                    if earlier:
+                        previously[hi].append(earlier)
+                # The same JSON as encoding [{"kind", "value", "strength"}], from a cached head per identifier.
+                via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
                 yield (lo, hi, strength, merges, via, now)
 
         write_rows(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
