@@ -24,3 +24,15 @@ def vpdq_match_share() -> float:
 
 def max_decode_bytes() -> int:
     return int(_setting("HIMAYA_MEDIA_MAX_DECODE_BYTES", str(512 * 1024 * 1024)))
+
+
+def pdq_index_layout() -> str:
+    """"fast" (multi-index tables: ~93 bytes per hash, every query fast) or "compact"
+    (the hashes alone, 32 bytes per hash: batches — the re-match job — as fast, a file
+    matched on its own ~0.4 s at 10 M list hashes). bench/RESULTS.md has the numbers."""
+    value = _setting("HIMAYA_PDQ_INDEX_LAYOUT", "fast")
+    from himaya.media.index import LAYOUTS
+
+    if value not in LAYOUTS:
+        raise ValueError(f"HIMAYA_PDQ_INDEX_LAYOUT must be one of {', '.join(LAYOUTS)}, not {value!r}")
+    return value

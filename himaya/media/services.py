@@ -118,7 +118,7 @@ def _index_build(signature: tuple[Any, ...], threshold: int) -> _LoadedIndex:
     groups: dict[tuple[int, str], int] = {}
     video_group = np.array([groups.setdefault((r[3], r[4]), len(groups)) if r[2] == Algorithm.VPDQ else -1 for r in rows], dtype=np.int64)
     sizes = np.bincount(video_group[video_group >= 0], minlength=len(groups)).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
-    loaded = _LoadedIndex(signature, PDQIndex.from_hex((r[1] for r in rows), threshold=threshold),
+    loaded = _LoadedIndex(signature, PDQIndex.from_hex((r[1] for r in rows), threshold=threshold, layout=signature[3]),
                           np.array([r[0] for r in rows], dtype=np.int64), video_group, sizes)
     folder = _index_folder(signature, threshold)
     tmp = folder.with_name(f"tmp-{os.getpid()}-{threading.get_ident()}")
@@ -152,7 +152,7 @@ def pdq_index() -> _LoadedIndex:
     # Ids alone can repeat after a deletion (SQLite reuses them); an import time cannot.
     lists = sorted((i, v, t.isoformat()) for i, v, t in HashList.objects.values_list("id", "version", "updated_at"))
     threshold = conf.pdq_max_distance()
-    signature = (len(lists), hashlib.sha256(repr(lists).encode()).hexdigest()[:16], threshold)
+    signature = (len(lists), hashlib.sha256(repr(lists).encode()).hexdigest()[:16], threshold, conf.pdq_index_layout())
     with _index_lock:
         if _loaded is not None and _loaded.signature == signature:
             return _loaded

@@ -112,7 +112,9 @@ def test_a_list_added_later_rematches_stored_files_and_signals_the_change(tmp_pa
     assert (job.status, job.done, job.total) == ("done", 1, 1)
 
 
-def test_every_bridge_mod_and_rotated_or_mirrored_copy_matches_and_unrelated_images_do_not(deliver, api, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("layout", ["fast", "compact"])
+def test_every_bridge_mod_and_rotated_or_mirrored_copy_matches_and_unrelated_images_do_not(deliver, api, django_capture_on_commit_callbacks, settings, layout):
+    settings.HIMAYA_PDQ_INDEX_LAYOUT = layout  # the index a worker builds; the answers must not depend on it
     original = Image.open(io.BytesIO(reference_bytes(BRIDGE))).convert("RGB")
     turned = []
     for op in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270, Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM):
@@ -124,6 +126,9 @@ def test_every_bridge_mod_and_rotated_or_mirrored_copy_matches_and_unrelated_ima
     ids = deliver(*[reference_bytes(n) for n in BRIDGE_MODS], *turned, reference_bytes("c.png"), reference_bytes("wee.jpg"), drawn_image(7))
     statuses = [api_file(api, fid)["status"] for fid in ids]
     assert statuses == ["known"] * (len(BRIDGE_MODS) + len(turned)) + ["new", "new", "new"]
+    from himaya.media.services import pdq_index
+
+    assert pdq_index().index.layout == layout
 
 
 def test_low_quality_images_are_not_matched_perceptually(deliver, api, django_capture_on_commit_callbacks):
