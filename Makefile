@@ -56,7 +56,8 @@ $(BENCH_VENV)/bin/python:
 bench: install $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/bench_intake.py
 	PYTHONPATH=$(CURDIR) $(BENCH_VENV)/bin/python bench/bench_pdq.py
-	$(BIN)/python bench/bench_triage.py
+	$(BIN)/python bench/bench_triage.py --keep
+	$(BIN)/python bench/bench_queue.py
 	$(BIN)/python bench/bench_rematch.py
 
 clean:
