@@ -61,3 +61,14 @@ def _is_field(model: type[models.Model], name: str) -> bool:
         return True
     except Exception:
         return False
+
+
+def analyze(*models_: type[models.Model]) -> None:
+    """Fresh planner statistics for tables a rebuild has just rewritten (PostgreSQL).
+    Until autovacuum gets to them the planner believes they are as before — empty
+    after a first rebuild — and picks plans that read a whole unit's queue."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cur:
+        for model in models_:
+            cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

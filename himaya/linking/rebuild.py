@@ -23,7 +23,7 @@ from django.utils import timezone
 from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
-from himaya.linking.bulkwrite import JsonText, encode_json, write_rows
+from himaya.linking.bulkwrite import JsonText, analyze, encode_json, write_rows
 from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
@@ -223,4 +223,5 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
             count += len(rows)
             say("linkage", count)
     say("committed", count)
+    analyze(IdentifierKey, IdentifierEntry, ReportLink, ReportLinkage)
     return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len(set(root_of.values()))}

@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from himaya.audit.services import audit_record
-from himaya.linking.bulkwrite import write_rows
+from himaya.linking.bulkwrite import analyze, write_rows
 from himaya.linking.models import IdentifierEntry, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
@@ -104,4 +104,5 @@ def triage_rebuild(*, progress: Callable[[str, int], None] | None = None, media_
             _CONTEXT.clear()
         audit_record(actor=None, action="triage.rebuilt", data={"reports": done, "ruleset": version, "tiers": dict(tiers)})
     say("committed", done)
+    analyze(ReportTriage)
     return {"reports": done, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}
