@@ -20,6 +20,15 @@ re-matches every stored file in the background"), the per-file path against the 
    sample's results are compared with the old path's.
 
 Prints contents/s of both and the ratio, with a projection to 1 M stored contents.
+
+Then the arrival path, for the `fast` and the `compact` layout of the PDQ index in turn:
+--arrivals stored contents are put back to "hashed, never matched" (what a burst of
+arriving files leaves once hashed); the old path matches --arrival-sample of them with
+`media_match_blob`, one at a time; the new path, `media_match_arrivals` (what the
+hashing task calls), is called for the newest until none is left waiting, each call
+taking every waiting content up to its limit. Both paths' results are compared.
+`--arrivals-only` skips the re-match comparison.
+
 Nothing is left behind unless --keep.
 """
 from __future__ import annotations
@@ -135,6 +144,51 @@ def results(addresses: list[str]) -> dict[str, tuple]:
     return out
 
 
+def bench_arrivals(addresses: list[str], *, layout: str, sample: int) -> None:
+    """The old per-file matching of arrivals against the batched one, on one index layout."""
+    from django.conf import settings
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from himaya.media import services
+    from himaya.media.models import FileStatus, MediaMatch, MediaState
+
+    def waiting_again(members: list[str]) -> None:
+        MediaMatch.objects.filter(blob_id__in=members).delete()
+        MediaState.objects.filter(blob_id__in=members).update(status=FileStatus.PENDING, hashed_at=timezone.now(), matched_at=None)
+
+    settings.HIMAYA_PDQ_INDEX_LAYOUT = layout
+    t = time.perf_counter()
+    loaded = services.pdq_index()
+    print(f"[{layout}] PDQ index: {len(loaded.entry_ids)} hashes, {loaded.index.nbytes / 2**20:.1f} MiB, built in {time.perf_counter() - t:.2f} s", flush=True)
+    waiting_again(addresses)
+    step = max(1, len(addresses) // sample)
+    chosen = addresses[::step][:sample]
+    t = time.perf_counter()
+    for address in chosen:
+        services.media_match_blob(address=address)
+    old_s = time.perf_counter() - t
+    old = results(chosen)
+    waiting_again(chosen)
+
+    t = time.perf_counter()
+    calls = 0
+    while True:
+        newest = MediaState.objects.filter(blob_id__in=addresses, matched_at__isnull=True).order_by("-blob_id").values_list("blob_id", flat=True).first()
+        if newest is None:
+            break
+        services.media_match_arrivals(address=newest)
+        calls += 1
+    new_s = time.perf_counter() - t
+    same = results(chosen) == old
+    statuses = dict(MediaState.objects.filter(blob_id__in=addresses).values_list("status").annotate(n=Count("blob_id")).order_by())
+    old_rate, new_rate = len(chosen) / old_s, len(addresses) / new_s
+    print(f"[{layout}] arrivals, old path (media_match_blob, one at a time): {len(chosen)} contents in {old_s:.2f} s = {old_rate:.0f} contents/s", flush=True)
+    print(f"[{layout}] arrivals, batched (media_match_arrivals, {calls} calls): {len(addresses)} contents in {new_s:.2f} s = {new_rate:.0f} contents/s; "
+          f"verdicts {statuses}", flush=True)
+    print(f"[{layout}] arrivals: sample identical to the old path: {'yes' if same else 'NO'}; ratio batched / old: {new_rate / old_rate:.1f}x", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=50_000, help="stored contents")
@@ -145,6 +199,9 @@ def main() -> None:
     ap.add_argument("--video-share", type=float, default=0.01)
     ap.add_argument("--frames", type=int, default=30, help="vPDQ frame hashes per video")
     ap.add_argument("--database-url", default="")
+    ap.add_argument("--arrivals", type=int, default=4000, help="contents put back to waiting, matched by the arrival path")
+    ap.add_argument("--arrival-sample", type=int, default=500, help="of those, matched one at a time by the old path")
+    ap.add_argument("--arrivals-only", action="store_true", help="skip the re-match comparison")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
@@ -163,10 +220,10 @@ def main() -> None:
     setup_django(url, home)
     from django.core.management import call_command
     from django.db import connection
-    from django.db.models import Count
+    from django.utils import timezone
 
     from himaya.media import services
-    from himaya.media.models import HashEntry, MediaMatch, MediaState, RematchJob
+    from himaya.media.models import HashEntry, MediaState
 
     call_command("migrate", verbosity=0)
     rng = random.Random(args.seed)
@@ -186,6 +243,32 @@ def main() -> None:
     print(f"PDQ index: {len(loaded.entry_ids)} hashes, {loaded.index.nbytes / 2**20:.1f} MiB, built in {time.perf_counter() - t:.2f} s", flush=True)
 
     addresses = sorted(c[0] for c in contents)
+    if args.arrivals_only:
+        MediaState.objects.update(matched_at=timezone.now())
+    else:
+        rematch(args, addresses)
+    arriving = addresses[::max(1, len(addresses) // args.arrivals)][:args.arrivals]
+    for layout in ("fast", "compact"):
+        bench_arrivals(arriving, layout=layout, sample=args.arrival_sample)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+    connection.close()
+    if not args.keep:
+        from django.conf import settings
+
+        if url.startswith("postgres"):
+            drop_pg(url)
+        shutil.rmtree(home, ignore_errors=True)
+        if settings.HIMAYA_HOME.name.startswith("himaya-test-"):  # the test settings' own data folder (the published index)
+            shutil.rmtree(settings.HIMAYA_HOME, ignore_errors=True)
+
+
+def rematch(args: argparse.Namespace, addresses: list[str]) -> None:
+    """The old per-file path against the batched re-match job, on every stored content."""
+    from django.db.models import Count
+
+    from himaya.media import services
+    from himaya.media.models import MediaMatch, MediaState, RematchJob
+
     step = max(1, len(addresses) // args.sample)
     sample = addresses[::step][:args.sample]
     t = time.perf_counter()
@@ -212,15 +295,6 @@ def main() -> None:
     print(f"sample identical to the old path: {'yes' if same else 'NO'}", flush=True)
     print(f"ratio batched / old: {new_rate / old_rate:.1f}x; projection to 1 M stored contents: old {1_000_000 / old_rate / 60:.0f} min, "
           f"batched {1_000_000 / new_rate / 60:.1f} min; peak RSS {rss_mb:.0f} MB", flush=True)
-    connection.close()
-    if not args.keep:
-        from django.conf import settings
-
-        if url.startswith("postgres"):
-            drop_pg(url)
-        shutil.rmtree(home, ignore_errors=True)
-        if settings.HIMAYA_HOME.name.startswith("himaya-test-"):  # the test settings' own data folder (the published index)
-            shutil.rmtree(settings.HIMAYA_HOME, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,12 @@ def max_decode_bytes() -> int:
 
 
 def pdq_index_layout() -> str:
-    """"fast" (multi-index tables: ~93 bytes per hash, every query fast) or "compact"
-    (the hashes alone, 32 bytes per hash: batches — the re-match job — as fast, a file
-    matched on its own ~0.4 s at 10 M list hashes). bench/RESULTS.md has the numbers."""
-    value = _setting("HIMAYA_PDQ_INDEX_LAYOUT", "fast")
+    """"compact" (the default: the hashes alone, 32 bytes per hash — SPEC §5's memory
+    target; batches as fast as "fast"; a batch of one file ~0.4 s at 10 M list hashes)
+    or "fast" (multi-index tables: ~93 bytes per hash, a lone query in milliseconds). Both the re-match job and arrivals match in batches: arriving files
+    waiting to be matched are taken together by the next worker to finish hashing, so under
+    load the batches grow. bench/RESULTS.md has the numbers."""
+    value = _setting("HIMAYA_PDQ_INDEX_LAYOUT", "compact")
     from himaya.media.index import LAYOUTS
 
     if value not in LAYOUTS:

@@ -10,14 +10,14 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -69,7 +69,9 @@ def _read_capped(address: str, limit: int) -> bytes:
 
 
 def media_hash_blob(*, address: str, force: bool = False) -> MediaState:
-    """Hash one stored content (idempotent: a hashed content is only re-matched), then match it."""
+    """Hash one stored content (idempotent: a hashed content is only re-matched), then match it
+    together with every other content waiting to be matched (`media_match_arrivals`).
+    Returns the content's state after matching."""
     blob = Blob.objects.get(address=address)
     state, _ = MediaState.objects.get_or_create(blob=blob)
     if force or state.state == HashState.PENDING:
@@ -86,7 +88,7 @@ def media_hash_blob(*, address: str, force: bool = False) -> MediaState:
         with transaction.atomic():
             MediaState.objects.filter(blob=blob).update(hashed_at=timezone.now(), **fields)
             audit_record(actor=None, action="media.hashed", target=blob, data={"state": fields["state"], "kind": fields["kind"], "pdq": fields["pdq"], "reason": fields["reason"]})
-    return media_match_blob(address=address)
+    return media_match_arrivals(address=address)
 
 
 # ---------------------------------------------------------------- the PDQ index shared by a process
@@ -116,10 +118,12 @@ def _index_build(signature: tuple[Any, ...], threshold: int) -> _LoadedIndex:
     """Build from the database and publish the arrays under HIMAYA_HOME/media/index/ (an atomic rename)."""
     rows = list(HashEntry.objects.filter(algorithm__in=PERCEPTUAL).order_by("id").values_list("id", "value", "algorithm", "hash_list_id", "media_id"))
     groups: dict[tuple[int, str], int] = {}
-    video_group = np.array([groups.setdefault((r[3], r[4]), len(groups)) if r[2] == Algorithm.VPDQ else -1 for r in rows], dtype=np.int64)
+    # int32 where the values fit: these arrays sit beside the index, per listed hash (8 bytes, not 16).
+    video_group = np.array([groups.setdefault((r[3], r[4]), len(groups)) if r[2] == Algorithm.VPDQ else -1 for r in rows], dtype=np.int32)
     sizes = np.bincount(video_group[video_group >= 0], minlength=len(groups)).astype(np.int64) if groups else np.zeros(0, dtype=np.int64)
+    id_type = np.int32 if not rows or rows[-1][0] < 2**31 else np.int64
     loaded = _LoadedIndex(signature, PDQIndex.from_hex((r[1] for r in rows), threshold=threshold, layout=signature[3]),
-                          np.array([r[0] for r in rows], dtype=np.int64), video_group, sizes)
+                          np.array([r[0] for r in rows], dtype=id_type), video_group, sizes)
     folder = _index_folder(signature, threshold)
     tmp = folder.with_name(f"tmp-{os.getpid()}-{threading.get_ident()}")
     try:
@@ -449,8 +453,10 @@ def _batch_found(rows: list[_BatchRow], loaded: _LoadedIndex) -> dict[str, dict[
     return found
 
 
-def media_match_batch(*, after: str = "", limit: int = 500) -> list[str]:
-    """Match the next `limit` stored contents after the address `after`; the batched form of `media_match_blob`.
+def media_match_batch(*, after: str = "", limit: int = 500, addresses: Collection[str] | None = None) -> list[str]:
+    """Match the next `limit` stored contents after the address `after` (the re-match job's
+    cursor), or exactly the stored contents among `addresses` (arrivals; `after` and `limit`
+    are then not used); the batched form of `media_match_blob`.
 
     Same verdicts, match records, audit events and `media_status_changed` signals as
     calling `media_match_blob` on each content, with a fixed number of queries per batch:
@@ -461,8 +467,11 @@ def media_match_batch(*, after: str = "", limit: int = 500) -> list[str]:
     """
     loaded = pdq_index()  # loaded or built before taking row locks: a build can take a while
     with transaction.atomic():
-        locked = MediaState.objects.select_for_update(of=("self",)).filter(blob_id__gt=after).order_by("blob_id")
-        rows = [_BatchRow(*values) for values in locked.values_list(*_BATCH_FIELDS)[:limit]]
+        locked = MediaState.objects.select_for_update(of=("self",)).order_by("blob_id")
+        if addresses is None:
+            rows = [_BatchRow(*values) for values in locked.filter(blob_id__gt=after).values_list(*_BATCH_FIELDS)[:limit]]
+        else:
+            rows = [_BatchRow(*values) for chunk in _chunks(sorted(set(addresses))) for values in locked.filter(blob_id__in=chunk).values_list(*_BATCH_FIELDS)]
         if not rows:
             return []
         addresses = [r.address for r in rows]
@@ -513,6 +522,50 @@ def media_match_batch(*, after: str = "", limit: int = 500) -> list[str]:
                 transaction.on_commit(lambda a=address, o=old, n=new, i=ids: media_status_changed.send(
                     sender=MediaState, blob_address=a, old_status=o, new_status=n, report_ids=i))
     return addresses
+
+
+ARRIVAL_BATCH = 2000  # contents matched at most per arrival batch (a batch of 2,000 is ~16,000 index queries)
+
+
+def _waiting_to_match() -> Any:
+    """Hashed (or found undecodable) and never matched since. Such a content still has the
+    default status `pending`, so the status index finds them without reading every stored content."""
+    return MediaState.objects.filter(status=FileStatus.PENDING, matched_at__isnull=True).exclude(state=HashState.PENDING)
+
+
+def _unlocked(queryset: Any) -> Any:
+    """The rows no other transaction holds, locked for this one (SQLite has no row locks: every row)."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def media_match_arrivals(*, address: str, limit: int = ARRIVAL_BATCH) -> MediaState:
+    """Match the content just hashed together with every content waiting to be matched, up to
+    `limit`, in one `media_match_batch`; return the content's state after matching.
+
+    Files arriving faster than they are matched pile up as waiting rows, and the first worker
+    to finish hashing takes them all: batches grow with the load (the compact index answers a
+    batch of thousands as fast as the fast one), each file waits at most about one batch.
+    Workers skip the rows another worker has locked (SQLite has no row locks: its writers take
+    turns). Rows left behind by a worker killed mid-batch are taken by the next arrival.
+    """
+    pdq_index()  # loaded or built before taking row locks: a build can take a while
+    with transaction.atomic():
+        # Never wait for a row lock while holding others: two workers each holding the other's file would deadlock.
+        own = list(_unlocked(MediaState.objects.filter(blob_id=address)).values_list("blob_id", flat=True))
+        waiting = _unlocked(_waiting_to_match().exclude(blob_id=address).order_by("hashed_at", "blob_id"))
+        others = list(waiting.values_list("blob_id", flat=True)[:max(0, limit - 1)])
+        if own or others:
+            media_match_batch(addresses=own + others)
+    if not own:
+        # Another worker holds this content and is matching it: wait for it, holding no lock,
+        # and match it here only if that worker's transaction rolled back (it died or failed).
+        with transaction.atomic():
+            state = MediaState.objects.select_for_update().get(blob_id=address)
+            if state.matched_at is None or (state.hashed_at is not None and state.matched_at < state.hashed_at):
+                media_match_batch(addresses=[address])
+    return MediaState.objects.get(blob_id=address)
 
 
 def rematch_job_run(*, job_id: int, batch: int = 500, max_batches: int | None = None) -> int:
