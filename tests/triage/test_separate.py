@@ -48,7 +48,7 @@ def test_an_analyst_separates_two_reports_in_arabic_and_undoes_it(pair) -> None:
     today = timezone.now().strftime("%Y-%m-%d")
     for report in (a, b):  # shown on both reports' links
         panel = links_panel(c, report)
-        assert f"فصل بينهما analyst-a بتاريخ {today}" in panel
+        assert f"فصل بينهما <bdi>analyst-a</bdi> بتاريخ {today}" in panel
         assert "توأمان يتشاركان هاتف العائلة" in panel
         assert "ليسا الشخص نفسه: لم يُدمج" in panel
     event = AuditEvent.objects.get(action="report.link_separated")
