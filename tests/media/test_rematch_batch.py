@@ -155,11 +155,12 @@ def test_a_second_run_changes_nothing_and_a_batch_costs_the_same_queries_whateve
     for limit in (2, len(mixed)):
         with CaptureQueriesContext(connection) as queries:
             assert len(media_match_batch(after="", limit=limit)) == limit
-        # Fixed: the index's signature, the locked rows, the exact hashes, the entries, the current
-        # matches; then one status update per verdict present in the batch.
+        # Fixed: the index's signature, the locked rows, the exact hashes, the entries (skipped when
+        # nothing matched: which contents come first depends on the install's address key), the
+        # current matches; then one status update per verdict present in the batch.
         updates = sum(q["sql"].startswith('UPDATE "media_mediastate"') for q in queries.captured_queries)
         costs.append((len(queries) - updates, updates))
-    assert costs[0][0] == costs[1][0] <= 10 and costs[1][1] <= 4
+    assert costs[0][0] <= costs[1][0] <= 10 and costs[1][0] - costs[0][0] <= 1 and costs[1][1] <= 4
 
 
 def test_an_interrupted_batch_leaves_the_cursor_before_it(mixed, django_capture_on_commit_callbacks):
