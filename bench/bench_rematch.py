@@ -46,37 +46,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchdb import drop_pg, fresh_pg, setup_django  # noqa: E402
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/himaya_bench_rematch"
-
-
-def setup_django(database_url: str, home: Path) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["HIMAYA_HOME"] = str(home)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # The re-match job is run here, in the measured call, not by a worker.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-
-
-def fresh_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def near(rng: random.Random, hex_hash: str, bits: int) -> str:

@@ -39,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchdb import drop_pg, fresh_pg, setup_django  # noqa: E402
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/himaya_bench_triage"
 
 PLATFORMS = ["ExampleChat", "ExampleGram", "ExampleTube", "ExamplePlay"]
@@ -61,30 +64,6 @@ TYPES = [
 ]
 
 
-def setup_django(database_url: str, home: Path) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["HIMAYA_HOME"] = str(home)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    # Follow-up tasks (re-triage of a grown cluster) go to the queue as in
-    # production, instead of running inside the measured call.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
-
-
-def fresh_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-
-
 def stored_reports(url: str) -> int:
     """Reports in an existing bench database (0 if there is none)."""
     import psycopg
@@ -94,14 +73,6 @@ def stored_reports(url: str) -> int:
             return conn.execute("SELECT count(*) FROM reports_report WHERE status = 'finished'").fetchone()[0]
     except Exception:
         return 0
-
-
-def drop_pg(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class World:
