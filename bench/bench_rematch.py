@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchdb import drop_pg, fresh_pg, setup_django  # noqa: E402
+from benchdb import database_url, drop_pg, fresh_pg, setup_django  # noqa: E402
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/himaya_bench_rematch"
 
 
@@ -179,15 +179,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="himaya-bench-rematch-"))
-    url = args.database_url or DEFAULT_PG
-    if not args.database_url:
-        try:
-            import psycopg
-
-            psycopg.connect(DEFAULT_PG.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
-        except Exception:
-            url = f"sqlite:///{home / 'bench.sqlite3'}"
-            print("PostgreSQL not reachable: running on SQLite", flush=True)
+    url = database_url(args.database_url, DEFAULT_PG, home)
     if url.startswith("postgres"):
         fresh_pg(url)
     setup_django(url, home)

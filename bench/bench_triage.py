@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchdb import drop_pg, fresh_pg, setup_django  # noqa: E402
+from benchdb import database_url, drop_pg, fresh_pg, setup_django  # noqa: E402
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/himaya_bench_triage"
 
 PLATFORMS = ["ExampleChat", "ExampleGram", "ExampleTube", "ExamplePlay"]
@@ -229,15 +229,7 @@ def main() -> None:
         os.environ["HIMAYA_KEY_DIR"] = str(home / "keys")  # the test settings give each process a new HIMAYA_HOME
     else:
         home = Path(tempfile.mkdtemp(prefix="himaya-bench-triage-"))
-    url = args.database_url or DEFAULT_PG
-    if not args.database_url:
-        try:
-            import psycopg
-
-            psycopg.connect(DEFAULT_PG.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
-        except Exception:
-            url = f"sqlite:///{home / 'bench.sqlite3'}"
-            print("PostgreSQL not reachable: running on SQLite", flush=True)
+    url = database_url(args.database_url, DEFAULT_PG, home)
     reuse = args.reuse and url.startswith("postgres") and stored_reports(url) >= args.reports
     if url.startswith("postgres") and not reuse:
         fresh_pg(url)

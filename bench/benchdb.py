@@ -21,6 +21,21 @@ def setup_django(database_url: str, home: Path) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 
 
+def database_url(given: str, default_pg: str, home: Path) -> str:
+    """The --database-url given, else the default PostgreSQL database when the
+    server answers, else SQLite in the bench's home folder (said on stdout)."""
+    if given:
+        return given
+    try:
+        import psycopg
+
+        psycopg.connect(default_pg.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+        return default_pg
+    except Exception:
+        print("PostgreSQL not reachable: running on SQLite", flush=True)
+        return f"sqlite:///{home / 'bench.sqlite3'}"
+
+
 def fresh_pg(url: str) -> None:
     """Drop and create the database named by the URL."""
     import psycopg

@@ -35,6 +35,11 @@ class User(AbstractUser):
     def has_role(self, *roles: str) -> bool:
         return self.is_superuser or any(r in self.roles for r in roles)
 
+    def may_triage(self) -> bool:
+        """Who changes what the unit works on first: tiers, reviews, and which
+        linked reports are one person (triage overrides, link separations)."""
+        return self.has_role(Role.INTAKE_ANALYST, Role.SUPERVISOR)
+
 
 class Reporter(models.Model):
     """A platform's machine account on the provider API (SPEC §4.1); not a staff login."""

@@ -448,7 +448,7 @@ def _previously_set(*, high_id: int, low_id: int, via: list[dict[str, Any]] | No
 def can_separate(user: Any) -> bool:
     """Who may decide that two reports are not the same person: those who may
     override triage."""
-    return bool(user.is_superuser or user.has_role("intake_analyst", "supervisor"))
+    return bool(user.may_triage())
 
 
 @transaction.atomic

@@ -35,7 +35,7 @@ QUEUE_FIELDS = ("report_id", "effective_priority", "override_priority", "score",
 
 
 def _can_triage(user) -> bool:  # type: ignore[no-untyped-def]
-    return user.is_superuser or user.has_role("intake_analyst", "supervisor")
+    return user.may_triage()
 
 
 def _can_edit_rules(user) -> bool:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import pytest
 
 from tests.media.fixtures import drawn_image
 from tests.ui.conftest import PASSWORD
-from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, page  # noqa: F401  (the fixture)
+from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, log_in, page  # noqa: F401  (the fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,11 +22,7 @@ def test_a_supervisor_imports_and_retires_a_list(live_server, page, tmp_path) ->
     from himaya.media.models import HashList
 
     user_create(username="head-a", password=PASSWORD, roles=["supervisor"], unit_code="unit-a")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("اسم المستخدم").fill("head-a")
-    page.get_by_label("كلمة المرور").fill(PASSWORD)
-    page.get_by_role("button", name="تسجيل الدخول").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server, "head-a", PASSWORD)
 
     page.get_by_role("link", name="قوائم البصمات").click()
     page.wait_for_url(f"{live_server.url}/media/lists/")

@@ -10,7 +10,7 @@ from django.test import Client
 from tests.media.fixtures import reference_bytes
 from tests.media.test_viewer import grant
 from tests.ui.conftest import PASSWORD, PLAIN_REPORT, REPORTER_PASSWORD, Api, file_details, staff
-from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, page  # noqa: F401  (the fixture)
+from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, log_in, page  # noqa: F401  (the fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,11 +47,7 @@ def test_blurred_viewer_and_legal_lock(live_server, page) -> None:  # noqa: F811
     grant(staff("investigator-a", "unit-a"), "view_media")
     rid, viewed, unviewed = deliver_two_files()
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("اسم المستخدم").fill("investigator-a")
-    page.get_by_label("كلمة المرور").fill(PASSWORD)
-    page.get_by_role("button", name="تسجيل الدخول").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server, "investigator-a", PASSWORD)
 
     page.goto(f"{live_server.url}/reports/{rid}/")
     card = page.locator(f"#file-{viewed}")

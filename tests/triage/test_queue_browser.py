@@ -6,7 +6,7 @@ import pytest
 
 from tests.linking.factory import ENTICEMENT, PS_IP, FileSpec, Person, report_xml, store
 from tests.ui.conftest import PASSWORD, staff
-from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, page  # noqa: F401  (the fixture)
+from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, log_in, page  # noqa: F401  (the fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,11 +28,7 @@ def test_analyst_walks_the_queue_in_arabic(live_server, page) -> None:  # type: 
         suspect=Person(esp_id="u-1", phones=[("0599000111", "+970")], ips=[(PS_IP, False)]),
     ), unit=unit)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("اسم المستخدم").fill("analyst-q")
-    page.get_by_label("كلمة المرور").fill(PASSWORD)
-    page.get_by_role("button", name="تسجيل الدخول").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server, "analyst-q", PASSWORD)
 
     page.get_by_role("link", name="قائمة انتظار الفرز").click()
     page.wait_for_url(f"{live_server.url}/triage/")

@@ -18,6 +18,15 @@ pytestmark = [
 ]
 
 
+def log_in(page, live_server, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Through the Arabic login form, as a person would; lands on the home page."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("اسم المستخدم").fill(username)
+    page.get_by_label("كلمة المرور").fill(password)
+    page.get_by_role("button", name="تسجيل الدخول").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
 @pytest.fixture
 def page(live_server, monkeypatch) -> Iterator:  # type: ignore[no-untyped-def]
     # Playwright's sync API runs an event loop in this thread; the test's own ORM
