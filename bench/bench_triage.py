@@ -182,15 +182,57 @@ def make_reports(n: int, *, start_at: int, world: World, unit, now: datetime) ->
     return [r.id for r in reports]
 
 
+def _proc_cpu(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
+
+
+def _workers_cpu() -> float:
+    """CPU seconds of this process's children: the ended ones and the running ones."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = kids.ru_utime + kids.ru_stime
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                total += _proc_cpu(Path(f"/proc/{pid}/stat"))
+            except OSError:
+                pass
+    return total
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this host (ended backends are
+    counted in the postmaster's children's time); 0 where /proc is not readable."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if "postgres" in (stat.parent / "comm").read_text():
+                total += _proc_cpu(stat)
+        except OSError:
+            continue
+    return total
+
+
 def stage_clock():  # type: ignore[no-untyped-def]
-    """A progress callback printing the time at which each stage ends."""
+    """A progress callback printing when each stage ends and the CPU it took: this
+    process, its worker processes (once they end), PostgreSQL."""
+    def cpu() -> tuple[float, float, float]:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return me.ru_utime + me.ru_stime, _workers_cpu(), _postgres_cpu()
+
     t0 = time.perf_counter()
-    last = {"stage": None, "n": 0, "at": t0}
+    last = {"stage": None, "n": 0, "at": t0, "cpu": cpu(), "spent": [0.0, 0.0, 0.0]}
 
     def say(stage: str, n: int) -> None:
+        # Called when a piece of work has ended: what it took belongs to `stage`.
+        now_cpu = cpu()
         if last["stage"] not in (None, stage):
-            print(f"  {last['stage']}: done at {last['at'] - t0:.1f} s ({last['n']})", flush=True)
-        last.update(stage=stage, n=n, at=time.perf_counter())
+            d = last["spent"]
+            print(f"  {last['stage']}: done at {last['at'] - t0:.1f} s ({last['n']}); CPU: "
+                  f"parent {d[0]:.1f} s, workers {d[1]:.1f} s, PostgreSQL {d[2]:.1f} s", flush=True)
+            last["spent"] = [0.0, 0.0, 0.0]
+        last["spent"] = [s + a - b for s, a, b in zip(last["spent"], now_cpu, last["cpu"])]
+        last.update(stage=stage, n=n, at=time.perf_counter(), cpu=now_cpu)
         if stage == "committed":
             print(f"  committed at {last['at'] - t0:.1f} s", flush=True)
 
