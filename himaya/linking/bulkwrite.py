@@ -1,10 +1,22 @@
 """Bulk writes for the from-scratch rebuilds: COPY on PostgreSQL (an order of
 magnitude faster than multi-row INSERT for millions of derived rows), Django's
-bulk_create elsewhere. Only for derived tables that nothing else references."""
+bulk_create elsewhere. Only for derived tables that nothing else references.
+
+`rebuilt_tables` gives a rebuild somewhere to write: on PostgreSQL a new, empty
+copy of each table without its indexes (a "shadow"), filled while people go on
+reading the old one, indexed once it is full (one sort per index instead of
+millions of random inserts) and swapped in by renaming, in the rebuild's own
+transaction: readers wait only for the swap, never for the rebuild, and the old
+rows are dropped, not deleted row by row. Elsewhere (SQLite) the rows are
+deleted and written in place, in the same transaction.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
@@ -27,9 +39,10 @@ def _json_out(value: Any) -> str:
     return value if isinstance(value, JsonText) else _encode(value)
 
 
-def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000) -> int:
+def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000,
+               table: str | None = None) -> int:
     """rows: tuples in `columns` order (attnames, e.g. report_id). JSON columns take
-    Python objects."""
+    Python objects. `table`: the model's shadow (PostgreSQL) instead of its table."""
     fields = [model._meta.get_field(c.removesuffix("_id") if c.endswith("_id") and not _is_field(model, c) else c) for c in columns]
     is_json = [isinstance(f, models.JSONField) for f in fields]
     n = 0
@@ -37,7 +50,7 @@ def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable
         cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         with connection.cursor() as cur:
             raw = cur.cursor  # psycopg 3
-            with raw.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({cols}) FROM STDIN") as copy:
+            with raw.copy(f"COPY {connection.ops.quote_name(table or model._meta.db_table)} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([_json_out(v) if j else v for v, j in zip(row, is_json)])
                     n += 1
@@ -72,3 +85,147 @@ def analyze(*models_: type[models.Model]) -> None:
     with connection.cursor() as cur:
         for model in models_:
             cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+_REBUILD_LOCK = 0x52454255  # "REBU": one from-scratch rebuild of a set of tables at a time
+SHADOW_SUFFIX = "__rebuild"
+
+
+class RebuildRunning(RuntimeError):
+    """Another from-scratch rebuild holds these tables."""
+
+
+class RebuiltTables:
+    """The tables a rebuild writes: `table(model)` names where a model's rows go
+    (its shadow on PostgreSQL, the table itself elsewhere)."""
+
+    def __init__(self, models_: Sequence[type[models.Model]], shadow: bool) -> None:
+        self.models = list(models_)
+        self.shadow = shadow
+
+    def table(self, model: type[models.Model]) -> str:
+        return shadow_name(model._meta.db_table) if self.shadow else model._meta.db_table
+
+    def write(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        return write_rows(model, columns, rows, table=self.table(model) if self.shadow else None)
+
+
+def shadow_name(table: str) -> str:
+    return f"{table}{SHADOW_SUFFIX}"
+
+
+def _index_name(name: str) -> str:
+    """A temporary name for an index of a shadow (≤ 63 bytes, unique)."""
+    candidate = f"{name}__rb"
+    return candidate if len(candidate) <= 63 else f"rb_{hashlib.sha256(name.encode()).hexdigest()[:40]}"
+
+
+@contextmanager
+def rebuilt_tables(*models_: type[models.Model]) -> Iterator[RebuiltTables]:
+    """Enter before the rebuild's transaction and call `swap_in` inside it, last.
+    On PostgreSQL the shadows are created (and committed, when no transaction is
+    open, so that worker processes can write into them too); they are dropped
+    whatever happens. Elsewhere the tables are emptied by `rebuild_clear`."""
+    if connection.vendor != "postgresql":
+        yield RebuiltTables(models_, shadow=False)
+        return
+    q = connection.ops.quote_name
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [_REBUILD_LOCK])
+        if not cur.fetchone()[0]:
+            raise RebuildRunning("another rebuild is running; try again when it has finished")
+    try:
+        with connection.cursor() as cur:
+            for model in models_:
+                table = model._meta.db_table
+                refs = _references(cur, table)
+                if refs:
+                    raise ValueError(f"{table} is referenced by foreign keys ({', '.join(refs)}): it cannot be rebuilt beside itself")
+                cur.execute(f"DROP TABLE IF EXISTS {q(shadow_name(table))}")  # left by a rebuild that was killed
+                cur.execute(f"CREATE TABLE {q(shadow_name(table))} (LIKE {q(table)} INCLUDING DEFAULTS INCLUDING IDENTITY "
+                            "INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)")
+        yield RebuiltTables(models_, shadow=True)
+    finally:
+        try:
+            with connection.cursor() as cur:
+                for model in models_:
+                    cur.execute(f"DROP TABLE IF EXISTS {q(shadow_name(model._meta.db_table))}")  # swapped in: gone already
+        finally:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [_REBUILD_LOCK])
+
+
+def rebuild_begin(tables: RebuiltTables) -> None:
+    """In the rebuild's transaction, first. With shadows, the old tables stay
+    readable but take no writes until the swap (a person's override, a cascade of
+    a deleted report wait for it, then go to the new table: PostgreSQL looks the
+    name up again once it has the lock)."""
+    if tables.shadow:
+        with connection.cursor() as cur:
+            cur.execute("LOCK TABLE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables.models) + " IN EXCLUSIVE MODE")
+
+
+def rebuild_clear(tables: RebuiltTables) -> None:
+    """After reading what must be kept from the old rows: without shadows, they go now."""
+    if not tables.shadow:
+        for model in tables.models:
+            model.objects.all()._raw_delete(model.objects.db)  # derived data, no dependants
+
+
+def _references(cur: Any, table: str) -> list[str]:
+    cur.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND confrelid = %s::regclass", [table])
+    return [r[0] for r in cur.fetchall()]
+
+
+_INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (USING .*)$", re.S)
+
+
+def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = "512MB") -> None:
+    """In the rebuild's transaction, after the last row: each shadow gets its
+    table's indexes and constraints (built now, from full tables) and takes the
+    table's place and names. PostgreSQL only; nothing to do elsewhere."""
+    if not tables.shadow:
+        return
+    q = connection.ops.quote_name
+    with connection.cursor() as cur:
+        cur.execute(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'")  # sorts in memory, not on disk
+        renames: list[tuple[str, str]] = []
+        for model in tables.models:
+            table, shadow = model._meta.db_table, tables.table(model)
+            cur.execute("""
+                SELECT i.relname, pg_get_indexdef(i.oid), c.contype
+                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+                WHERE x.indrelid = %s::regclass ORDER BY i.relname""", [table])
+            for name, definition, contype in cur.fetchall():
+                m = _INDEXDEF.match(definition)
+                if m is None:
+                    raise ValueError(f"cannot read the definition of index {name}: {definition}")
+                temp = _index_name(name)
+                cur.execute(f"CREATE {m.group(1) or ''}INDEX {q(temp)} ON {q(shadow)} {m.group(4)}")
+                if contype in ("p", "u"):
+                    kind = "PRIMARY KEY" if contype == "p" else "UNIQUE"
+                    cur.execute(f"ALTER TABLE {q(shadow)} ADD CONSTRAINT {q(temp)} {kind} USING INDEX {q(temp)}")
+                renames.append((temp, name))
+            # Its foreign keys: added without a check, then checked in one pass (a
+            # join), not row by row; a constraint name only needs to be unique per table.
+            cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass ORDER BY 1", [table])
+            for name, definition in cur.fetchall():
+                cur.execute(f"ALTER TABLE {q(shadow)} ADD CONSTRAINT {q(name)} {definition} NOT VALID")
+                cur.execute(f"ALTER TABLE {q(shadow)} VALIDATE CONSTRAINT {q(name)}")
+        # The swap itself: every table at once, so that no reader sees a mix. A table
+        # with foreign-key checks still pending in this transaction cannot be dropped:
+        # they are run now (Django's constraints are deferred; they stay so after).
+        cur.execute("LOCK TABLE " + ", ".join(q(m._meta.db_table) for m in tables.models) + " IN ACCESS EXCLUSIVE MODE")
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        for model in tables.models:
+            table, shadow = model._meta.db_table, tables.table(model)
+            cur.execute(f"DROP TABLE {q(table)}")
+            cur.execute(f"ALTER TABLE {q(shadow)} RENAME TO {q(table)}")
+            cur.execute("SELECT a.attname, pg_get_serial_sequence(%s, a.attname) FROM pg_attribute a "
+                        "WHERE a.attrelid = %s::regclass AND a.attidentity <> ''", [table, table])
+            for column, sequence in cur.fetchall():  # the name PostgreSQL gave the old one (gone with it)
+                cur.execute(f"ALTER SEQUENCE {sequence} RENAME TO {q(f'{table}_{column}_seq'[:63])}")
+        for temp, name in renames:
+            cur.execute(f"ALTER INDEX {q(temp)} RENAME TO {q(name)}")  # renames its constraint too

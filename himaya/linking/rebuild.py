@@ -7,8 +7,11 @@ it learns that.
 
 What depends on one report alone (its entries, its location, its
 priorCTReports) is computed by worker processes a range of ids at a time
-(parallel.py); the parent builds the key statistics, the pairs and the
-clusters, and streams the rows into the derived tables.
+(parallel.py), which also write the entries; the parent builds the key
+statistics, the pairs and the clusters, and streams the other rows. On
+PostgreSQL everything is written into new copies of the tables, indexed when
+full and swapped in at the end (bulkwrite.rebuilt_tables): people reading links
+meanwhile see the old ones.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from django.utils import timezone
 from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
-from himaya.linking.bulkwrite import JsonText, analyze, encode_json, write_rows
+from himaya.linking.bulkwrite import JsonText, RebuiltTables, analyze, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in, write_rows
 from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
@@ -81,21 +84,31 @@ def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]
     return out
 
 
-_REGION = {"region": ""}  # reaches the workers through fork
+_CONTEXT: dict[str, Any] = {"region": "", "entries_table": None}  # reaches the workers through fork
 
-
+ENTRY_COLUMNS = ("report_id", "kind", "key", "display", "role", "account", "weak")
 EntryRow = tuple[str, str, str, str, str, str]  # an Entry's fields in order: kind, key, display, role, account, weak
+
+
+def _entry_rows(rid: int, es: list[EntryRow]) -> Iterator[tuple[Any, ...]]:
+    return ((rid, kind, key, display[:300], role, account, weak) for kind, key, display, role, account, weak in es)
 
 
 def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], dict[str, Any], list[dict[str, Any]]]]:
     """A chunk's entries, jurisdiction and priorCTReports: all that depends on
-    one report alone (run in a worker). Entries travel back as plain tuples:
-    pickling a million dataclass instances cost the parent more than using them."""
-    entries = _entries_for(bounds, _REGION["region"])
+    one report alone (run in a worker; it also writes the entries when given
+    a table). Entries travel back as plain tuples: pickling a million dataclass
+    instances cost the parent more than using them; the jurisdiction's evidence
+    travels as JSON text, ready for the linkage row."""
+    entries = _entries_for(bounds, _CONTEXT["region"])
     out = []
     for report in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).only("id", "document").order_by("id"):
         es = entries.get(report.id, [])
-        out.append((report.id, [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es], _jurisdiction(report, es), prior_references(report)))
+        j = _jurisdiction(report, es)
+        j["evidence"] = JsonText(encode_json(j["evidence"]))
+        out.append((report.id, [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es], j, prior_references(report)))
+    if _CONTEXT["entries_table"]:
+        write_rows(IdentifierEntry, ENTRY_COLUMNS, (row for rid, es, _, _ in out for row in _entry_rows(rid, es)), table=_CONTEXT["entries_table"])
     return out
 
 
@@ -105,18 +118,24 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small containers, none cyclic: full collections only re-walk them
     try:
-        return _rebuild(region, say)
+        with rebuilt_tables(ReportLink, IdentifierEntry, IdentifierKey, ReportLinkage) as tables:
+            return _rebuild(region, say, tables)
     finally:
+        _CONTEXT.update(region="", entries_table=None)
         if gc_was_enabled:
             gc.enable()
 
 
-def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
+def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables) -> dict[str, int]:
     with transaction.atomic():
         _lock()
-        for model in (ReportLink, IdentifierEntry, IdentifierKey, ReportLinkage):
-            model.objects.all()._raw_delete(model.objects.db)  # derived data, no dependants
+        rebuild_begin(tables)
+        rebuild_clear(tables)
         ids = list(Report.objects.filter(status=ReportStatus.FINISHED).order_by("id").values_list("id", flat=True))
+        workers = workers_for(len(ids))
+        # Workers write their entries into the new table themselves (committed in
+        # their own sessions: only a shadow, which nobody reads until the swap).
+        workers_write = workers > 1 and tables.shadow
         entries: dict[int, list[EntryRow]] = {}
         located: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         # Key statistics and postings are built as the workers' chunks arrive (in
@@ -124,8 +143,8 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
         stats: dict[str, KeyStats] = defaultdict(KeyStats)
         kinds: dict[str, str] = {}
         postings: dict[str, list[tuple[int, str, str]]] = defaultdict(list)  # key → (report, role, display)
-        _REGION["region"] = region
-        for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers_for(len(ids))):
+        _CONTEXT.update(region=region, entries_table=tables.table(IdentifierEntry) if workers_write else None)
+        for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers):
             for rid, es, j, prior in rows:
                 entries[rid] = es
                 located[rid] = (j, prior)
@@ -194,11 +213,11 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
                 via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
                 yield (lo, hi, strength, merges, via, now)
 
-        write_rows(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
-                   ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
-        write_rows(IdentifierEntry, ("report_id", "kind", "key", "display", "role", "account", "weak"),
-                   ((rid, kind, key, display[:300], role, account, weak) for rid in ids for kind, key, display, role, account, weak in entries[rid]))
-        n_links = write_rows(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), link_rows())
+        tables.write(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
+                     ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
+        if not workers_write:
+            tables.write(IdentifierEntry, ENTRY_COLUMNS, (row for rid in ids for row in _entry_rows(rid, entries[rid])))
+        n_links = tables.write(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), link_rows())
         say("written", n_links)
 
         root_of = components(ids, merging)
@@ -219,9 +238,11 @@ def _rebuild(region: str, say: Callable[[str, int], None]) -> dict[str, int]:
                 root = root_of[rid]
                 rows.append((rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
                              prior + sorted(previously.pop(rid, []), key=lambda p: p["id"]), notes, now))
-            write_rows(ReportLinkage, ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
+            tables.write(ReportLinkage, ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
             count += len(rows)
             say("linkage", count)
+        swap_in(tables)
+        say("indexed", count)
     say("committed", count)
     analyze(IdentifierKey, IdentifierEntry, ReportLink, ReportLinkage)
     return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len(set(root_of.values()))}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -15,11 +15,15 @@ class Command(BaseCommand):
         parser.add_argument("--no-triage", action="store_true", help="link only")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from himaya.linking.bulkwrite import RebuildRunning
         from himaya.linking.rebuild import linking_rebuild
         from himaya.triage.rebuild import triage_rebuild
 
         t = time.perf_counter()
-        out = linking_rebuild()
+        try:
+            out = linking_rebuild()
+        except RebuildRunning as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"linked {out['reports']} reports: {out['links']} links, {out['clusters']} clusters ({time.perf_counter() - t:.1f} s)")
         if not options["no_triage"]:
             t = time.perf_counter()
