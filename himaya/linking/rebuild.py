@@ -112,6 +112,92 @@ def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], d
     return out
 
 
+LINK_COLUMNS = ("low_id", "high_id", "strength", "merges", "via", "created_at")
+LINKAGE_COLUMNS = ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at")
+_LINKING: dict[str, Any] = {}  # what the parent built, read by the workers (forked after it was built)
+
+
+def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int, Iterator[tuple[Any, ...]] | None]:
+    """The links whose later report falls in this share (report id mod parts): a
+    pair's every shared key is seen, since every key's postings are read. Returns
+    the merging pairs, the "previously reported" entries (later, earlier, via), and
+    the links — written here into `table` (a worker) or streamed to the caller."""
+    ctx = _LINKING
+    postings, kinds, weak_keys, parts = ctx["postings"], ctx["kinds"], ctx["weak_keys"], ctx["parts"]
+    shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
+    for key, rows in postings.items():
+        if len(rows) < 2 or weak_keys[key]:
+            continue
+        kind = kinds[key]
+        for i, (rid, role, display) in enumerate(rows):  # in report order
+            if rid % parts != part:
+                continue
+            for prev, prole, _ in rows[max(0, i - LINKS_PER_KEY):i]:
+                if prev != rid:
+                    pair = shared[(prev, rid)]
+                    if not pair or not any(s.kind == kind and s.display == display for s in pair):
+                        pair.append(Shared(kind, display, role, prole))
+    separated, now = ctx["separated"], ctx["now"]
+    merging: list[tuple[int, int]] = []
+    previously: list[tuple[int, int, str]] = []
+    heads: dict[tuple[str, str], str] = {}
+
+    def via_head(kind: str, display: str) -> str:
+        head = heads.get((kind, display))
+        if head is None:
+            head = heads[(kind, display)] = f'{{"kind": {encode_json(kind)}, "value": {encode_json(display)}, "strength": '
+        return head
+
+    def link_rows() -> Iterator[tuple[Any, ...]]:
+        # Streamed into COPY, each pair dropped once written: the links are
+        # the largest thing the rebuild makes, never all in memory at once.
+        while shared:
+            (lo, hi), items = shared.popitem()
+            each = [identifier_strength(s) for s in items]
+            miss = 1.0
+            for x in each:
+                miss *= 1.0 - x
+            strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
+            merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
+            if merges:
+                merging.append((lo, hi))
+                # Only a merging link can carry an account or device strong enough to say "previously reported".
+                earlier = previously_linked_entry(lo, [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)])
+                if earlier:
+                    previously.append((hi, lo, earlier["via"]))
+            # The same JSON as encoding [{"kind", "value", "strength"}], from a cached head per identifier.
+            via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
+            yield (lo, hi, strength, merges, via, now)
+
+    if ctx["table"] is None:
+        return merging, previously, 0, link_rows()  # the caller writes them (and so fills the lists)
+    n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"])
+    return merging, previously, n, None
+
+
+def _linkage_part(part: int) -> tuple[int, Iterator[tuple[Any, ...]] | None]:
+    """The linkage rows of this share of the reports: written here into `table`
+    (a worker) or streamed to the caller."""
+    ctx = _LINKING
+    entries, located, previously, weak_keys, stats = ctx["entries"], ctx["located"], ctx["previously"], ctx["weak_keys"], ctx["stats"]
+    root_of, unit_of, unit_cluster, now, parts = ctx["root_of"], ctx["unit_of"], ctx["unit_cluster"], ctx["now"], ctx["parts"]
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for rid in ctx["ids"]:
+            if rid % parts != part:
+                continue
+            j, prior = located[rid]
+            notes = [{"kind": kind, "value": display, "weak": weak or weak_keys[key], "reports": stats[key].reports}
+                     for kind, key, display, _, _, weak in entries[rid] if weak or weak_keys[key]]
+            root = root_of[rid]
+            yield (rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
+                   prior + sorted(previously.get(rid, []), key=lambda p: p["id"]), notes, now)
+
+    if ctx["table"] is None:
+        return 0, rows()
+    return write_rows(ReportLinkage, LINKAGE_COLUMNS, rows(), table=ctx["table"]), None
+
+
 def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     say = progress or (lambda stage, n: None)
     region = home_country()
@@ -122,6 +208,7 @@ def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> di
             return _rebuild(region, say, tables)
     finally:
         _CONTEXT.update(region="", entries_table=None)
+        _LINKING.clear()
         if gc_was_enabled:
             gc.enable()
 
@@ -165,59 +252,30 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         ids = [rid for rid in ids if rid in entries]  # finished meanwhile: the incremental path links it
         weak_keys = {k: key_weakness(kinds[k], st) for k, st in stats.items()}
 
-        shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
-        for key, rows in postings.items():
-            if len(rows) < 2 or weak_keys[key]:
-                continue
-            kind = kinds[key]
-            for i, (rid, role, display) in enumerate(rows):
-                for prev, prole, _ in rows[max(0, i - LINKS_PER_KEY):i]:
-                    if prev != rid:
-                        pair = shared[(prev, rid)]
-                        if not pair or not any(s.kind == kind and s.display == display for s in pair):
-                            pair.append(Shared(kind, display, role, prole))
-        del postings
-        say("pairs", len(shared))
-
-        separated = separated_pairs()  # a person's decision: these pairs never merge
-        merging: list[tuple[int, int]] = []
-        heads: dict[tuple[str, str], str] = {}
-
-        def via_head(kind: str, display: str) -> str:
-            head = heads.get((kind, display))
-            if head is None:
-                head = heads[(kind, display)] = f'{{"kind": {encode_json(kind)}, "value": {encode_json(display)}, "strength": '
-            return head
+        # Links, then linkage rows, a share of the reports each (by the later report
+        # of a pair, by report): in forked workers that read what the parent built
+        # and write into the new tables themselves when there are shadows to write
+        # into, else here.
+        parts = workers if tables.shadow else 1
         now = timezone.now()
-
+        _LINKING.update(postings=postings, kinds=kinds, weak_keys=weak_keys, separated=separated_pairs(), now=now, parts=parts,
+                        table=tables.table(ReportLink) if parts > 1 else None)
+        merging: list[tuple[int, int]] = []
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
-
-        def link_rows() -> Iterator[tuple[Any, ...]]:
-            # Streamed into COPY, each pair dropped once written: the links are
-            # the largest thing the rebuild makes, never all in memory at once.
-            while shared:
-                (lo, hi), items = shared.popitem()
-                each = [identifier_strength(s) for s in items]
-                miss = 1.0
-                for x in each:
-                    miss *= 1.0 - x
-                strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
-                merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
-                if merges:
-                    merging.append((lo, hi))
-                    # Only a merging link can carry an account or device strong enough to say "previously reported".
-                    earlier = previously_linked_entry(lo, [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)])
-                    if earlier:
-                        previously[hi].append(earlier)
-                # The same JSON as encoding [{"kind", "value", "strength"}], from a cached head per identifier.
-                via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
-                yield (lo, hi, strength, merges, via, now)
+        n_links = 0
+        for part_merging, part_previously, n, part_rows in map_chunks(_link_part, range(parts), workers=parts):
+            n_links += n if part_rows is None else tables.write(ReportLink, LINK_COLUMNS, part_rows)  # (fills the lists when streamed)
+            merging += part_merging
+            for hi, lo, via in part_previously:
+                previously[hi].append({"id": lo, "reference": str(lo), "via": via})
+            say("links", n_links)
+        _LINKING.clear()
+        del postings
 
         tables.write(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
                      ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
         if not workers_write:
             tables.write(IdentifierEntry, ENTRY_COLUMNS, (row for rid in ids for row in _entry_rows(rid, entries[rid])))
-        n_links = tables.write(ReportLink, ("low_id", "high_id", "strength", "merges", "via", "created_at"), link_rows())
         say("written", n_links)
 
         root_of = components(ids, merging)
@@ -226,21 +284,13 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         unit_cluster: dict[tuple[int, int | None], int] = {}
         for rid in ids:  # ascending: the first seen is the smallest
             unit_cluster.setdefault((root_of[rid], unit_of[rid]), rid)
-
+        _LINKING.update(ids=ids, entries=entries, located=located, previously=previously, weak_keys=weak_keys, stats=stats, root_of=root_of,
+                        unit_of=unit_of, unit_cluster=unit_cluster, now=now, parts=parts, table=tables.table(ReportLinkage) if parts > 1 else None)
         count = 0
-        for chunk in _chunks(ids, CHUNK):
-            rows = []
-            for rid in chunk:
-                es = entries.pop(rid)
-                j, prior = located.pop(rid)
-                notes = [{"kind": kind, "value": display, "weak": weak or weak_keys[key], "reports": stats[key].reports}
-                         for kind, key, display, _, _, weak in es if weak or weak_keys[key]]
-                root = root_of[rid]
-                rows.append((rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
-                             prior + sorted(previously.pop(rid, []), key=lambda p: p["id"]), notes, now))
-            tables.write(ReportLinkage, ("report_id", "cluster_id", "unit_cluster_id", "country", "region", "decision", "evidence", "previously_reported", "notes", "linked_at"), rows)
-            count += len(rows)
+        for n, part_rows in map_chunks(_linkage_part, range(parts), workers=parts):
+            count += n if part_rows is None else tables.write(ReportLinkage, LINKAGE_COLUMNS, part_rows)
             say("linkage", count)
+        _LINKING.clear()
         swap_in(tables)
         say("indexed", count)
     say("committed", count)
