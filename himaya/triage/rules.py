@@ -282,39 +282,74 @@ def _compiled(ruleset: Mapping[str, Any]) -> dict[str, Any]:
                                       TIERS.index(spec["floor"]) if spec.get("floor") in TIERS else None,
                                       TIERS.index(spec["cap"]) if spec.get("cap") in TIERS else None))
         hit = {"src": ruleset, "phrases": ruleset.get("phrases"), "rules": ruleset.get("rules"),
-               "re": compile_phrases(ruleset.get("phrases") or {}), "prepared": tuple(prepared)}
+               "re": compile_phrases(ruleset.get("phrases") or {}),
+               "local": tuple((i, p) for i, p in enumerate(prepared) if p.rule not in CLUSTER_RULES),
+               "cluster": tuple((i, p) for i, p in enumerate(prepared) if p.rule in CLUSTER_RULES)}
         if len(_COMPILED) > 32:
             _COMPILED.clear()
         _COMPILED[key] = hit
     return hit
 
 
-def evaluate(facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
-    compiled = _compiled(ruleset)
-    matches: dict[str, list[PhraseMatch]] = {}
-    for m in find_phrases(facts.texts, compiled["re"]):
-        matches.setdefault(m.category, []).append(m)
-    ctx = _Ctx(matches)
-    reasons: list[Reason] = []
-    floor, cap = TIERS.index("P4"), TIERS.index("P1")
-    for rule in compiled["prepared"]:
+# Rules that read what only the clusters tell (cluster_size, previously_reported).
+# A from-scratch rebuild evaluates every other rule while it reads each report
+# (`evaluate_partial`) and these once the clusters are known (`evaluate_finish`);
+# `evaluate` is the two in one.
+CLUSTER_RULES = frozenset({"repeat_reporting"})
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A report's verdict so far: what fired among the rules that need no cluster."""
+
+    reasons: tuple[tuple[int, Reason], ...]  # (the rule's place in the rule set, reason)
+    floor: int  # index in TIERS
+    cap: int
+    classification: dict[str, Any]
+
+
+def _fire(prepared: tuple[tuple[int, _Prepared], ...], facts: Facts, ctx: _Ctx, reasons: list[tuple[int, Reason]], floor: int, cap: int) -> tuple[int, int]:
+    for place, rule in prepared:
         out = rule.predicate(facts, rule.params, ctx)
         if out is None:
             continue
         evidence, weight = (out if isinstance(out, tuple) else (out, rule.weight))
-        reasons.append(Reason(rule.rule, int(weight), evidence))
+        reasons.append((place, Reason(rule.rule, int(weight), evidence)))
         if rule.floor is not None and rule.floor < floor:
             floor = rule.floor
         if rule.cap is not None and rule.cap > cap:
             cap = rule.cap
-    score = max(0, min(100, sum(r.weight for r in reasons)))
+    return floor, cap
+
+
+def evaluate_partial(facts: Facts, ruleset: Mapping[str, Any]) -> Partial:
+    compiled = _compiled(ruleset)
+    matches: dict[str, list[PhraseMatch]] = {}
+    for m in find_phrases(facts.texts, compiled["re"]):
+        matches.setdefault(m.category, []).append(m)
+    reasons: list[tuple[int, Reason]] = []
+    floor, cap = _fire(compiled["local"], facts, _Ctx(matches), reasons, TIERS.index("P4"), TIERS.index("P1"))
+    return Partial(tuple(reasons), floor, cap, classify(facts, matches))
+
+
+def evaluate_finish(partial: Partial, facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
+    """The verdict, from a partial one and the cluster facts (`facts.cluster_size`,
+    `facts.previously_reported`; its other fields are not read)."""
+    compiled = _compiled(ruleset)
+    reasons = list(partial.reasons)
+    floor, cap = _fire(compiled["cluster"], facts, _Ctx({}), reasons, partial.floor, partial.cap)
+    score = max(0, min(100, sum(r.weight for _, r in reasons)))
     tier = _tier_for(score, ruleset.get("thresholds") or {"P1": 70, "P2": 45, "P3": 20})
     if TIERS.index(tier) < cap:
         tier = TIERS[cap]
     if TIERS.index(tier) > floor:
         tier = TIERS[floor]
-    reasons.sort(key=lambda r: -abs(r.weight))
-    return Verdict(tier, score, reasons, classify(facts, matches))
+    reasons.sort(key=lambda pr: (-abs(pr[1].weight), pr[0]))  # heaviest first; the rule set's order among equals
+    return Verdict(tier, score, [r for _, r in reasons], partial.classification)
+
+
+def evaluate(facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
+    return evaluate_finish(evaluate_partial(facts, ruleset), facts, ruleset)
 
 
 OFFENCE_RULES: tuple[tuple[str, Callable[[Facts, dict[str, list[PhraseMatch]]], bool]], ...] = (

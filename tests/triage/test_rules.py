@@ -53,3 +53,54 @@ def test_validation() -> None:
         ruleset_validate({**DEFAULT_RULESET, "rules": [{"rule": "no_such_rule", "weight": 1}]})
     with pytest.raises(RuleSetError):
         ruleset_validate({**DEFAULT_RULESET, "thresholds": {"P1": 10, "P2": 20, "P3": 5}})
+
+
+def test_the_rules_before_and_after_the_clusters_give_the_whole_verdict() -> None:
+    """A rebuild evaluates a report's own rules while reading it and the cluster's
+    rules later: the result, reasons and their order included, is evaluate()'s,
+    and the first half does not look at the cluster facts at all."""
+    import dataclasses
+    import random
+
+    from himaya.triage.rules import evaluate_finish, evaluate_partial
+
+    rng = random.Random(7)
+    ruleset = {**DEFAULT_RULESET, "rules": [dict(r) for r in DEFAULT_RULESET["rules"]]}
+    for spec in ruleset["rules"]:  # ties in weight with the cluster rule, so their order is tested too
+        if spec["rule"] in ("recent_incident", "file_count"):
+            spec["weight"] = next(r["weight"] for r in ruleset["rules"] if r["rule"] == "repeat_reporting")
+    for _ in range(400):
+        facts = Facts(
+            incident_type=rng.choice([ENTICEMENT, POSSESSION, "Child Sex Trafficking", ""]),
+            escalation=rng.choice(["", "", "a child is in danger now"]),
+            annotations=rng.sample(["sextortion", "csamSolicitation", "minorToMinorInteraction"], rng.randint(0, 2)),
+            files=[FileFacts(annotations=rng.sample(["infant", "viral", "possibleSelfProduction", "generativeAi"], rng.randint(0, 2)),
+                             status=rng.choice(["pending", "known", "new", "viral"])) for _ in range(rng.randint(0, 3))],
+            recipient_ages=rng.sample([9, 12, 15, 30], rng.randint(0, 1)),
+            texts=[("chat", rng.choice(["hello", "where do you live? meet me", "أرسلي المزيد من الصور وإلا سأنشر صورك", ""]))],
+            cluster_size=rng.choice([1, 1, 2, 5, 40]), previously_reported=rng.choice([0, 0, 1, 3]),
+            age_days=rng.choice([None, 1.0, 30.0, 800.0]), jurisdiction=rng.choice(["ours", "foreign", "unknown"]),
+            actionable_identifiers=rng.randint(0, 2),
+        )
+        alone = dataclasses.replace(facts, cluster_size=1, previously_reported=0)
+        whole, split = evaluate(facts, ruleset), evaluate_finish(evaluate_partial(alone, ruleset), facts, ruleset)
+        assert (split.priority, split.score, split.reasons, split.classification) == (whole.priority, whole.score, whole.reasons, whole.classification)
+        assert [(r.rule, r.weight) for r in whole.reasons] == _in_one_pass(facts, ruleset)
+
+
+def _in_one_pass(facts, ruleset) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """The documented order, computed the plain way: every enabled rule in the rule
+    set's order, then the heaviest first (a stable sort keeps that order among equals)."""
+    from himaya.triage.rules import PREDICATES, _Ctx
+    from himaya.triage.textmatch import compile_phrases, find_phrases
+
+    matches: dict = {}
+    for m in find_phrases(facts.texts, compile_phrases(ruleset["phrases"])):
+        matches.setdefault(m.category, []).append(m)
+    fired = []
+    for spec in ruleset["rules"]:
+        if spec.get("enabled", True) and spec["rule"] in PREDICATES:
+            out = PREDICATES[spec["rule"]](facts, {**(spec.get("params") or {}), "_weight": spec["weight"]}, _Ctx(matches))
+            if out is not None:
+                fired.append((spec["rule"], int(out[1]) if isinstance(out, tuple) else int(spec["weight"])))
+    return sorted(fired, key=lambda rw: -abs(rw[1]))
