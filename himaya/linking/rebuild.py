@@ -16,11 +16,11 @@ meanwhile see the old ones.
 from __future__ import annotations
 
 import gc
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from himaya.linking.extract import (
@@ -84,7 +84,7 @@ def _entries_for(bounds: tuple[int, int], region: str) -> dict[int, list[Entry]]
     return out
 
 
-_CONTEXT: dict[str, Any] = {"region": "", "entries_table": None}  # reaches the workers through fork
+_CONTEXT: dict[str, Any] = {"region": "", "entries_table": None, "along": None}  # reaches the workers through fork
 
 ENTRY_COLUMNS = ("report_id", "kind", "key", "display", "role", "account", "weak")
 EntryRow = tuple[str, str, str, str, str, str]  # an Entry's fields in order: kind, key, display, role, account, weak
@@ -94,22 +94,76 @@ def _entry_rows(rid: int, es: list[EntryRow]) -> Iterator[tuple[Any, ...]]:
     return ((rid, kind, key, display[:300], role, account, weak) for kind, key, display, role, account, weak in es)
 
 
-def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], dict[str, Any], list[dict[str, Any]]]]:
+class Along(Protocol):
+    """Work done along the linking rebuild, once per report, by a capability that
+    needs what linking learns (triage): it reads each report when linking does
+    (the document is decrypted once) and writes its rows when the clusters are
+    known. Its tables are swapped in with linking's."""
+
+    models: tuple[type[models.Model], ...]  # its tables, rebuilt beside linking's
+    columns: tuple[str, ...]  # of models[0], in the order of row()
+
+    def begin(self) -> None:
+        """In the rebuild's transaction, the tables locked: read what must be kept."""
+
+    def read(self, bounds: tuple[int, int], reports: dict[int, "LinkedReport"]) -> dict[int, Any]:
+        """In a worker: a payload per report of the chunk (it must pickle)."""
+
+    def row(self, rid: int, payload: Any, cluster: "ClusterFacts") -> tuple[Any, ...]:
+        """In a worker: the report's row, now that its cluster is known."""
+
+    def tally(self) -> Any:
+        """In a worker, after its rows: what it counted (it must pickle)."""
+
+    def finish(self, rows: int, tallies: list[Any]) -> dict[str, int]:
+        """In the rebuild's transaction, after the last row: its summary."""
+
+
+class LinkedReport(NamedTuple):
+    """What linking knows of one report when it has read it."""
+
+    document: dict[str, Any]
+    entries: list[EntryRow]
+    jurisdiction: dict[str, Any]
+
+
+class ClusterFacts(NamedTuple):
+    size: int  # reports of the report's own unit in its cluster (what the unit sees)
+    previously_reported: int  # its priorCTReports and the earlier reports about the same account
+    decision: str
+    country: str
+
+
+class _Doc(NamedTuple):  # what _jurisdiction and prior_references read of a report
+    id: int
+    document: dict[str, Any]
+
+
+def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], dict[str, Any], list[dict[str, Any]], Any]]:
     """A chunk's entries, jurisdiction and priorCTReports: all that depends on
     one report alone (run in a worker; it also writes the entries when given
-    a table). Entries travel back as plain tuples: pickling a million dataclass
-    instances cost the parent more than using them; the jurisdiction's evidence
-    travels as JSON text, ready for the linkage row."""
+    a table), and what `along` makes of the report. Entries travel back as plain
+    tuples: pickling a million dataclass instances cost the parent more than
+    using them; the jurisdiction's evidence travels as JSON text, ready for the
+    linkage row."""
     entries = _entries_for(bounds, _CONTEXT["region"])
     out = []
-    for report in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).only("id", "document").order_by("id"):
-        es = entries.get(report.id, [])
-        j = _jurisdiction(report, es)
-        j["evidence"] = JsonText(encode_json(j["evidence"]))
-        out.append((report.id, [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es], j, prior_references(report)))
+    along: Along | None = _CONTEXT["along"]
+    linked: dict[int, LinkedReport] = {}
+    for rid, document in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").values_list("id", "document"):
+        report = _Doc(rid, document or {})
+        es = entries.get(rid, [])
+        j = _jurisdiction(report, es)  # type: ignore[arg-type]
+        rows = [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es]
+        if along is not None:
+            linked[rid] = LinkedReport(report.document, rows, j)
+        out.append((rid, rows, j, prior_references(report)))  # type: ignore[arg-type]
+    extra = along.read(bounds, linked) if along is not None else {}
+    for row in out:
+        row[2]["evidence"] = JsonText(encode_json(row[2]["evidence"]))
     if _CONTEXT["entries_table"]:
         write_rows(IdentifierEntry, ENTRY_COLUMNS, (row for rid, es, _, _ in out for row in _entry_rows(rid, es)), table=_CONTEXT["entries_table"])
-    return out
+    return [(rid, es, j, prior, extra.get(rid)) for rid, es, j, prior in out]
 
 
 LINK_COLUMNS = ("low_id", "high_id", "strength", "merges", "via", "created_at")
@@ -117,11 +171,12 @@ LINKAGE_COLUMNS = ("report_id", "cluster_id", "unit_cluster_id", "country", "reg
 _LINKING: dict[str, Any] = {}  # what the parent built, read by the workers (forked after it was built)
 
 
-def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int, Iterator[tuple[Any, ...]] | None]:
-    """The links whose later report falls in this share (report id mod parts): a
+def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int]:
+    """The links whose later report falls in this share (report id mod parts),
+    written into `table` (from a worker: a shadow; here: the rebuild's table): a
     pair's every shared key is seen, since every key's postings are read. Returns
-    the merging pairs, the "previously reported" entries (later, earlier, via), and
-    the links — written here into `table` (a worker) or streamed to the caller."""
+    the merging pairs, the "previously reported" entries (later, earlier, via) and
+    the number of links."""
     ctx = _LINKING
     postings, kinds, weak_keys, parts = ctx["postings"], ctx["kinds"], ctx["weak_keys"], ctx["parts"]
     shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
@@ -169,54 +224,62 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
             via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
             yield (lo, hi, strength, merges, via, now)
 
-    if ctx["table"] is None:
-        return merging, previously, 0, link_rows()  # the caller writes them (and so fills the lists)
     n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"])
-    return merging, previously, n, None
+    return merging, previously, n
 
 
-def _linkage_part(part: int) -> tuple[int, Iterator[tuple[Any, ...]] | None]:
-    """The linkage rows of this share of the reports: written here into `table`
-    (a worker) or streamed to the caller."""
+def _linkage_part(part: int) -> tuple[int, Any]:
+    """The linkage rows of this share of the reports, and `along`'s, written into
+    the tables given (from a worker: shadows; here: the rebuild's tables). Returns
+    the number of reports and what `along` counted."""
     ctx = _LINKING
     entries, located, previously, weak_keys, stats = ctx["entries"], ctx["located"], ctx["previously"], ctx["weak_keys"], ctx["stats"]
     root_of, unit_of, unit_cluster, now, parts = ctx["root_of"], ctx["unit_of"], ctx["unit_cluster"], ctx["now"], ctx["parts"]
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for rid in ctx["ids"]:
-            if rid % parts != part:
-                continue
+    along: Along | None = ctx["along"]
+    extra, sizes = ctx["extra"], ctx["sizes"]
+    mine = [rid for rid in ctx["ids"] if rid % parts == part]
+    n = 0
+    for chunk in _chunks(mine, CHUNK):
+        rows, along_rows = [], []
+        for rid in chunk:
             j, prior = located[rid]
             notes = [{"kind": kind, "value": display, "weak": weak or weak_keys[key], "reports": stats[key].reports}
                      for kind, key, display, _, _, weak in entries[rid] if weak or weak_keys[key]]
             root = root_of[rid]
-            yield (rid, root, unit_cluster[(root, unit_of[rid])], j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"],
-                   prior + sorted(previously.get(rid, []), key=lambda p: p["id"]), notes, now)
+            unit_cluster_id = unit_cluster[(root, unit_of[rid])]
+            seen_before = prior + sorted(previously.get(rid, []), key=lambda p: p["id"])
+            rows.append((rid, root, unit_cluster_id, j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"], seen_before, notes, now))
+            if along is not None and rid in extra:  # (not there: gone meanwhile)
+                along_rows.append(along.row(rid, extra[rid], ClusterFacts(sizes[unit_cluster_id], len(seen_before), j["decision"], j["country"] or "")))
+        n += write_rows(ReportLinkage, LINKAGE_COLUMNS, rows, table=ctx["table"])
+        if along is not None:
+            write_rows(along.models[0], along.columns, along_rows, table=ctx["along_table"])
+    return n, along.tally() if along is not None else None
 
-    if ctx["table"] is None:
-        return 0, rows()
-    return write_rows(ReportLinkage, LINKAGE_COLUMNS, rows(), table=ctx["table"]), None
 
-
-def linking_rebuild(*, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+def linking_rebuild(*, progress: Callable[[str, int], None] | None = None, along: Along | None = None) -> dict[str, Any]:
+    """Everything linking derives, from scratch; with `along`, that work too (its
+    summary under "along")."""
     say = progress or (lambda stage, n: None)
     region = home_country()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small containers, none cyclic: full collections only re-walk them
     try:
-        with rebuilt_tables(ReportLink, IdentifierEntry, IdentifierKey, ReportLinkage) as tables:
-            return _rebuild(region, say, tables)
+        with rebuilt_tables(ReportLink, IdentifierEntry, IdentifierKey, ReportLinkage, *(along.models if along else ())) as tables:
+            return _rebuild(region, say, tables, along)
     finally:
-        _CONTEXT.update(region="", entries_table=None)
+        _CONTEXT.update(region="", entries_table=None, along=None)
         _LINKING.clear()
         if gc_was_enabled:
             gc.enable()
 
 
-def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables) -> dict[str, int]:
+def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables, along: Along | None) -> dict[str, Any]:
     with transaction.atomic():
         _lock()
         rebuild_begin(tables)
+        if along is not None:
+            along.begin()
         rebuild_clear(tables)
         ids = list(Report.objects.filter(status=ReportStatus.FINISHED).order_by("id").values_list("id", flat=True))
         workers = workers_for(len(ids))
@@ -230,11 +293,14 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         stats: dict[str, KeyStats] = defaultdict(KeyStats)
         kinds: dict[str, str] = {}
         postings: dict[str, list[tuple[int, str, str]]] = defaultdict(list)  # key → (report, role, display)
-        _CONTEXT.update(region=region, entries_table=tables.table(IdentifierEntry) if workers_write else None)
+        extra: dict[int, Any] = {}  # what `along` made of each report
+        _CONTEXT.update(region=region, entries_table=tables.table(IdentifierEntry) if workers_write else None, along=along)
         for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers):
-            for rid, es, j, prior in rows:
+            for rid, es, j, prior, more in rows:
                 entries[rid] = es
                 located[rid] = (j, prior)
+                if along is not None and more is not None:
+                    extra[rid] = more
                 seen: set[str] = set()
                 for kind, key, display, role, account, weak in es:
                     st = stats[key]
@@ -259,12 +325,12 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         parts = workers if tables.shadow else 1
         now = timezone.now()
         _LINKING.update(postings=postings, kinds=kinds, weak_keys=weak_keys, separated=separated_pairs(), now=now, parts=parts,
-                        table=tables.table(ReportLink) if parts > 1 else None)
+                        table=tables.table(ReportLink))
         merging: list[tuple[int, int]] = []
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
         n_links = 0
-        for part_merging, part_previously, n, part_rows in map_chunks(_link_part, range(parts), workers=parts):
-            n_links += n if part_rows is None else tables.write(ReportLink, LINK_COLUMNS, part_rows)  # (fills the lists when streamed)
+        for part_merging, part_previously, n in map_chunks(_link_part, range(parts), workers=parts):
+            n_links += n
             merging += part_merging
             for hi, lo, via in part_previously:
                 previously[hi].append({"id": lo, "reference": str(lo), "via": via})
@@ -284,15 +350,23 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         unit_cluster: dict[tuple[int, int | None], int] = {}
         for rid in ids:  # ascending: the first seen is the smallest
             unit_cluster.setdefault((root_of[rid], unit_of[rid]), rid)
+        sizes = Counter(unit_cluster[(root_of[rid], unit_of[rid])] for rid in ids)
         _LINKING.update(ids=ids, entries=entries, located=located, previously=previously, weak_keys=weak_keys, stats=stats, root_of=root_of,
-                        unit_of=unit_of, unit_cluster=unit_cluster, now=now, parts=parts, table=tables.table(ReportLinkage) if parts > 1 else None)
+                        unit_of=unit_of, unit_cluster=unit_cluster, now=now, parts=parts, table=tables.table(ReportLinkage),
+                        along=along, along_table=tables.table(along.models[0]) if along else None, extra=extra, sizes=sizes)
         count = 0
-        for n, part_rows in map_chunks(_linkage_part, range(parts), workers=parts):
-            count += n if part_rows is None else tables.write(ReportLinkage, LINKAGE_COLUMNS, part_rows)
+        tallies = []
+        for n, tally in map_chunks(_linkage_part, range(parts), workers=parts):
+            count += n
+            tallies.append(tally)
             say("linkage", count)
         _LINKING.clear()
+        summary = along.finish(count, tallies) if along is not None else None
         swap_in(tables)
         say("indexed", count)
     say("committed", count)
     analyze(IdentifierKey, IdentifierEntry, ReportLink, ReportLinkage)
-    return {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len(set(root_of.values()))}
+    out: dict[str, Any] = {"reports": len(ids), "keys": len(stats), "links": n_links, "clusters": len(set(root_of.values()))}
+    if summary is not None:
+        out["along"] = summary
+    return out

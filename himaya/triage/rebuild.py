@@ -18,9 +18,10 @@ from himaya.audit.services import audit_record
 from himaya.linking.bulkwrite import analyze, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in
 from himaya.linking.models import IdentifierEntry, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
+from himaya.linking.rebuild import ClusterFacts, LinkedReport, linking_rebuild
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage.models import ReportTriage
-from himaya.triage.rules import evaluate
+from himaya.triage.rules import Facts, FileFacts, Verdict, evaluate, evaluate_finish, evaluate_partial
 from himaya.triage.services import due_for, facts_from, file_facts, ruleset_active
 
 CHUNK = 5000
@@ -76,14 +77,43 @@ class _LinkageRow(NamedTuple):
     previously_reported: list[dict[str, Any]]
 
 
-def _triage_chunk(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
-    """The ReportTriage rows of one chunk of report ids (run in a worker)."""
-    ctx = _CONTEXT
-    now, kept, cluster_sizes = ctx["now"], ctx["kept"], ctx["cluster_sizes"]
+class _Setting(NamedTuple):
+    """What every report's triage in one rebuild shares (reaches the workers through fork)."""
+
+    now: datetime
+    kept: dict[int, dict[str, Any]]  # people's overrides and reviews, by report
+    version: int
+    ruleset: dict[str, Any]
+    media_status: bool
+
+    @property
+    def targets(self) -> dict[str, Any]:
+        return self.ruleset.get("service_targets") or {}
+
+
+def _setting(*, media_status: bool) -> _Setting:
+    """Read in the rebuild's transaction, once the table takes no more writes."""
+    version, ruleset = ruleset_active()
+    kept = {row[0]: dict(zip(KEEP, row[1:])) for row in ReportTriage.objects.exclude(override_priority="", override_classification=None, reviewed_at=None)
+            .values_list("report_id", *KEEP)}
+    return _Setting(timezone.now(), kept, version, ruleset, media_status)
+
+
+ReportFacts = tuple[_ReportRow, list[FileFacts], list[tuple[str, int | None]], list[tuple[str, str, str]]]
+
+
+def _read(bounds: tuple[int, int], setting: _Setting, documents: dict[int, dict[str, Any]] | None = None) -> list[ReportFacts]:
+    """The rows the facts come from, for one chunk of report ids (documents given
+    when the caller has already decrypted them)."""
     in_chunk = {"report_id__gte": bounds[0], "report_id__lte": bounds[1]}
-    reports = [_ReportRow(*r) for r in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").values_list(*_ReportRow._fields)]
+    finished = Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id")
+    if documents is None:
+        reports = [_ReportRow(*r) for r in finished.values_list(*_ReportRow._fields)]
+    else:
+        fields = [f for f in _ReportRow._fields if f != "document"]
+        reports = [_ReportRow(**dict(zip(fields, r)), document=documents.get(r[0]) or {}) for r in finished.values_list(*fields)]
     rfs = [_FileRow(*r) for r in ReportFile.objects.filter(**in_chunk).order_by("report_id", "position").values_list(*_FileRow._fields)]
-    statuses = _statuses([f.blob_id for f in rfs if f.blob_id]) if ctx["media_status"] else {}
+    statuses = _statuses([f.blob_id for f in rfs if f.blob_id]) if setting.media_status else {}
     files = defaultdict(list)
     for f in rfs:
         files[f.report_id].append(file_facts(f, statuses.get(f.blob_id, "pending")))  # type: ignore[arg-type]
@@ -93,38 +123,112 @@ def _triage_chunk(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
     incidents = defaultdict(list)
     for rid, kind, content, info in IncidentDetail.objects.filter(**in_chunk).values_list("report_id", "kind", "content", "additional_info"):
         incidents[rid].append((kind, content, info))
+    return [(r, files[r.id], parties[r.id], incidents[r.id]) for r in reports]
+
+
+class _Moment(NamedTuple):  # what due_for reads of a report
+    finished_at: datetime | None
+    opened_at: datetime
+
+
+def _row(setting: _Setting, rid: int, unit_id: int, moment: _Moment, v: Verdict) -> tuple[Any, ...]:
+    keep = setting.kept.get(rid, {})
+    effective = keep.get("override_priority") or v.priority
+    return (rid, unit_id, moment.finished_at or moment.opened_at, v.priority, v.score, [r.as_dict() for r in v.reasons], v.classification,
+            setting.version, setting.now, effective, due_for(moment, effective, setting.targets), keep.get("override_priority") or "",  # type: ignore[arg-type]
+            keep.get("override_classification"), keep.get("override_reason") or "", keep.get("override_by_id"), keep.get("override_at"),
+            keep.get("reviewed_at"), keep.get("reviewed_by_id"))
+
+
+def _triage_chunk(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
+    """The ReportTriage rows of one chunk of report ids (run in a worker)."""
+    setting: _Setting = _CONTEXT["setting"]
+    cluster_sizes = _CONTEXT["cluster_sizes"]
+    in_chunk = {"report_id__gte": bounds[0], "report_id__lte": bounds[1]}
     linkages = {r[0]: _LinkageRow(*r) for r in ReportLinkage.objects.filter(**in_chunk).values_list(*_LinkageRow._fields)}
     actionable = dict(IdentifierEntry.objects.filter(**in_chunk, role__in=("reported", "associated"), weak="")
                       .values_list("report_id").annotate(n=Count("id")).values_list("report_id", "n"))
     rows = []
-    for report in reports:
+    for report, files, parties, incidents in _read(bounds, setting):
         lk = linkages.get(report.id)
-        facts = facts_from(report, files=files[report.id], parties=parties[report.id], incidents=incidents[report.id], linkage=lk,  # type: ignore[arg-type]
-                           cluster_size=cluster_sizes.get(lk.unit_cluster_id, 1) if lk else 1, actionable=actionable.get(report.id, 0), now=now)
-        v = evaluate(facts, ctx["ruleset"])
-        keep = kept.get(report.id, {})
-        effective = keep.get("override_priority") or v.priority
-        rows.append((report.id, report.unit_id, report.finished_at or report.opened_at, v.priority, v.score, [r.as_dict() for r in v.reasons], v.classification,
-                     ctx["version"], now, effective, due_for(report, effective, ctx["targets"]), keep.get("override_priority") or "",  # type: ignore[arg-type]
-                     keep.get("override_classification"), keep.get("override_reason") or "", keep.get("override_by_id"), keep.get("override_at"),
-                     keep.get("reviewed_at"), keep.get("reviewed_by_id")))
+        facts = facts_from(report, files=files, parties=parties, incidents=incidents, linkage=lk,  # type: ignore[arg-type]
+                           cluster_size=cluster_sizes.get(lk.unit_cluster_id, 1) if lk else 1, actionable=actionable.get(report.id, 0), now=setting.now)
+        rows.append(_row(setting, report.id, report.unit_id, _Moment(report.finished_at, report.opened_at), evaluate(facts, setting.ruleset)))
     return rows
+
+
+class TriageAlong:
+    """Triage done along the linking rebuild (linking.rebuild.Along): each report's
+    own rules are evaluated when linking reads it — its document decrypted once —
+    and the cluster's rules when the clusters are known. The same rows as
+    `triage_rebuild` after `linking_rebuild`, in one pass."""
+
+    models = (ReportTriage,)
+    columns = COLUMNS
+
+    def __init__(self, *, media_status: bool = True) -> None:
+        self.media_status = media_status
+        self.setting: _Setting | None = None
+        self.tiers: Counter[str] = Counter()
+
+    def begin(self) -> None:
+        self.setting = _setting(media_status=self.media_status)
+
+    def read(self, bounds: tuple[int, int], reports: dict[int, LinkedReport]) -> dict[int, Any]:
+        setting = self.setting
+        assert setting is not None
+        out = {}
+        for report, files, parties, incidents in _read(bounds, setting, {rid: r.document for rid, r in reports.items()}):
+            linked = reports.get(report.id)
+            if linked is None:  # finished after linking read the chunk: the incremental path takes it
+                continue
+            j = linked.jurisdiction
+            actionable = sum(1 for _, _, _, role, _, weak in linked.entries if role in ("reported", "associated") and not weak)
+            facts = facts_from(report, files=files, parties=parties, incidents=incidents,  # type: ignore[arg-type]
+                               linkage=_LinkageRow(report.id, 0, j["decision"], j["country"] or "", []),  # type: ignore[arg-type]
+                               cluster_size=1, actionable=actionable, now=setting.now)
+            out[report.id] = (report.unit_id, _Moment(report.finished_at, report.opened_at), evaluate_partial(facts, setting.ruleset))
+        return out
+
+    def row(self, rid: int, payload: Any, cluster: ClusterFacts) -> tuple[Any, ...]:
+        setting = self.setting
+        assert setting is not None
+        unit_id, moment, partial = payload
+        verdict = evaluate_finish(partial, Facts(cluster_size=cluster.size, previously_reported=cluster.previously_reported), setting.ruleset)
+        row = _row(setting, rid, unit_id, moment, verdict)
+        self.tiers[row[9]] += 1
+        return row
+
+    def tally(self) -> Counter[str]:
+        return self.tiers
+
+    def finish(self, rows: int, tallies: list[Any]) -> dict[str, int]:
+        setting = self.setting
+        assert setting is not None
+        tiers: Counter[str] = Counter()
+        for t in tallies:
+            tiers.update(t)
+        audit_record(actor=None, action="triage.rebuilt", data={"reports": rows, "ruleset": setting.version, "tiers": dict(tiers)})
+        return {"reports": rows, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}
+
+
+def rebuild_all(*, progress: Callable[[str, int], None] | None = None, media_status: bool = True) -> tuple[dict[str, Any], dict[str, int]]:
+    """Linking and triage of every report from scratch, in one pass (`himaya linking rebuild`)."""
+    out = linking_rebuild(progress=progress, along=TriageAlong(media_status=media_status))
+    analyze(ReportTriage)
+    return out, out.pop("along")
 
 
 def triage_rebuild(*, progress: Callable[[str, int], None] | None = None, media_status: bool = True) -> dict[str, int]:
     say = progress or (lambda stage, n: None)
-    version, ruleset = ruleset_active()
-    now = timezone.now()
     tiers: Counter[str] = Counter()
     with rebuilt_tables(ReportTriage) as tables, transaction.atomic():
         rebuild_begin(tables)  # from here, overrides and reviews wait for the new table: none is lost
-        kept = {row[0]: dict(zip(KEEP, row[1:])) for row in ReportTriage.objects.exclude(override_priority="", override_classification=None, reviewed_at=None)
-                .values_list("report_id", *KEEP)}
+        setting = _setting(media_status=media_status)
         rebuild_clear(tables)
         ids = list(Report.objects.filter(status=ReportStatus.FINISHED).order_by("id").values_list("id", flat=True))
         _CONTEXT.clear()
-        _CONTEXT.update(now=now, kept=kept, version=version, ruleset=ruleset, targets=ruleset.get("service_targets") or {}, media_status=media_status,
-                        cluster_sizes=Counter(ReportLinkage.objects.values_list("unit_cluster_id", flat=True).iterator(chunk_size=20000)))
+        _CONTEXT.update(setting=setting, cluster_sizes=Counter(ReportLinkage.objects.values_list("unit_cluster_id", flat=True).iterator(chunk_size=20000)))
         done = 0
         try:
             chunks = [(ids[i], ids[min(i + CHUNK, len(ids)) - 1]) for i in range(0, len(ids), CHUNK)]
@@ -137,7 +241,7 @@ def triage_rebuild(*, progress: Callable[[str, int], None] | None = None, media_
             _CONTEXT.clear()
         swap_in(tables)
         say("indexed", done)
-        audit_record(actor=None, action="triage.rebuilt", data={"reports": done, "ruleset": version, "tiers": dict(tiers)})
+        audit_record(actor=None, action="triage.rebuilt", data={"reports": done, "ruleset": setting.version, "tiers": dict(tiers)})
     say("committed", done)
     analyze(ReportTriage)
     return {"reports": done, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}

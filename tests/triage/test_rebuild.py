@@ -1,6 +1,8 @@
 """From scratch gives the same answer as report by report."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from himaya.linking.models import ReportLink, ReportLinkage
@@ -14,13 +16,14 @@ def snapshot() -> tuple:
     return (
         sorted(ReportLinkage.objects.values_list("report_id", "cluster_id", "unit_cluster_id", "decision", "country", "previously_reported")),
         sorted(ReportLink.objects.values_list("low_id", "high_id", "strength", "merges")),
-        sorted(ReportTriage.objects.values_list("report_id", "effective_priority", "score")),
+        sorted((r, p, s, json.dumps(reasons), json.dumps(c, sort_keys=True), due) for r, p, s, reasons, c, due in
+               ReportTriage.objects.values_list("report_id", "effective_priority", "score", "reasons", "classification", "due_at")),
     )
 
 
 def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: ignore[no-untyped-def]
     from himaya.linking.rebuild import linking_rebuild
-    from himaya.triage.rebuild import triage_rebuild
+    from himaya.triage.rebuild import rebuild_all, triage_rebuild
     from himaya.triage.services import report_triage_override
 
     store(report_xml(suspect=Person(esp_id="a", phones=[("599000111", "+970")])), unit=unit)
@@ -36,6 +39,11 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     assert triage_rebuild()["reports"] == 6
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen before"
+    # In one pass (`himaya linking rebuild`): the same tables, the override kept.
+    linked, triaged = rebuild_all()
+    assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (6, 6, True)
+    assert snapshot() == before
+    assert ReportTriage.objects.get(report=r).override_reason == "seen before"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,7 +56,7 @@ def test_rebuild_in_worker_processes_gives_the_same_answer(settings) -> None:  #
     from himaya.linking.parallel import workers_for
     from himaya.linking.rebuild import linking_rebuild
     from himaya.triage import rebuild as triage
-    from himaya.triage.rebuild import triage_rebuild
+    from himaya.triage.rebuild import rebuild_all, triage_rebuild
 
     if connection.vendor != "postgresql":
         pytest.skip("worker processes run on PostgreSQL only")
@@ -65,6 +73,8 @@ def test_rebuild_in_worker_processes_gives_the_same_answer(settings) -> None:  #
     try:
         assert workers_for(7) == 2
         assert (linking_rebuild(), triage_rebuild()) == (serial_link, serial_triage)
+        assert snapshot() == serial
+        assert rebuild_all() == (serial_link, serial_triage)
     finally:
         linking.CHUNK, triage.CHUNK = chunk
     assert snapshot() == serial

@@ -1,4 +1,4 @@
-"""`himaya linking rebuild`: index, link, cluster and locate every report from scratch, then triage them all."""
+"""`himaya linking rebuild`: index, link, cluster and locate every report from scratch, and triage them all (in the same pass)."""
 from __future__ import annotations
 
 import time
@@ -17,15 +17,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from himaya.linking.bulkwrite import RebuildRunning
         from himaya.linking.rebuild import linking_rebuild
-        from himaya.triage.rebuild import triage_rebuild
+        from himaya.triage.rebuild import rebuild_all
 
         t = time.perf_counter()
         try:
-            out = linking_rebuild()
+            out, tri = (linking_rebuild(), None) if options["no_triage"] else rebuild_all()
         except RebuildRunning as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"linked {out['reports']} reports: {out['links']} links, {out['clusters']} clusters ({time.perf_counter() - t:.1f} s)")
-        if not options["no_triage"]:
-            t = time.perf_counter()
-            tri = triage_rebuild()
-            self.stdout.write(f"triaged {tri['reports']} reports: P1 {tri['P1']}, P2 {tri['P2']}, P3 {tri['P3']}, P4 {tri['P4']} ({time.perf_counter() - t:.1f} s)")
+        took = f"({time.perf_counter() - t:.1f} s)"
+        self.stdout.write(f"linked {out['reports']} reports: {out['links']} links, {out['clusters']} clusters" + (f" {took}" if tri is None else ""))
+        if tri is not None:
+            self.stdout.write(f"triaged {tri['reports']} reports: P1 {tri['P1']}, P2 {tri['P2']}, P3 {tri['P3']}, P4 {tri['P4']} {took}")

@@ -15,9 +15,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "rebuild":
+            from himaya.linking.bulkwrite import RebuildRunning
             from himaya.triage.rebuild import triage_rebuild
 
-            out = triage_rebuild()
+            try:
+                out = triage_rebuild()
+            except RebuildRunning as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"triaged {out['reports']} reports: P1 {out['P1']}, P2 {out['P2']}, P3 {out['P3']}, P4 {out['P4']}")
             return
         if not options["report_id"]:
