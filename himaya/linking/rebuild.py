@@ -178,12 +178,9 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
     the merging pairs, the "previously reported" entries (later, earlier, via) and
     the number of links."""
     ctx = _LINKING
-    postings, kinds, weak_keys, parts = ctx["postings"], ctx["kinds"], ctx["weak_keys"], ctx["parts"]
+    parts = ctx["parts"]
     shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
-    for key, rows in postings.items():
-        if len(rows) < 2 or weak_keys[key]:
-            continue
-        kind = kinds[key]
+    for kind, rows in ctx["linkable"]:
         for i, (rid, role, display) in enumerate(rows):  # in report order
             if rid % parts != part:
                 continue
@@ -324,7 +321,12 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         # into, else here.
         parts = workers if tables.shadow else 1
         now = timezone.now()
-        _LINKING.update(postings=postings, kinds=kinds, weak_keys=weak_keys, separated=separated_pairs(), now=now, parts=parts,
+        # Only keys that can link: a worker reads all of them, and reading a
+        # Python object writes to it (its reference count), so each worker gets
+        # its own copy of every page it reads.
+        linkable = [(kinds[key], rows) for key, rows in postings.items() if len(rows) > 1 and not weak_keys[key]]
+        del postings
+        _LINKING.update(linkable=linkable, separated=separated_pairs(), now=now, parts=parts,
                         table=tables.table(ReportLink))
         merging: list[tuple[int, int]] = []
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
@@ -336,7 +338,7 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
                 previously[hi].append({"id": lo, "reference": str(lo), "via": via})
             say("links", n_links)
         _LINKING.clear()
-        del postings
+        del linkable
 
         tables.write(IdentifierKey, ("key", "kind", "reports", "accounts", "viral", "weak"),
                      ((k, kinds[k], st.reports, sorted(st.accounts), st.viral, weak_keys[k]) for k, st in stats.items()))
