@@ -3,6 +3,7 @@ publish a new rule set (SPEC §3.5). Rules themselves are pure (rules.py); this
 module gathers the facts from the database and stores the verdict."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from himaya.audit.services import audit_record
 from himaya.linking.models import IdentifierEntry, ReportLinkage
+from himaya.linking.services import LinkResult, report_load, report_rows, report_rows_link
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage.defaults import DEFAULT_RULESET
 from himaya.triage.models import ReportTriage, RuleSet, TriageOverride
@@ -82,18 +84,21 @@ def file_facts(f: ReportFile, status: str) -> FileFacts:
                      publicly_available=f.publicly_available)
 
 
+ACTIONABLE_ROLES = ("reported", "associated")
+
+
 def report_facts(report: Report, *, now: datetime | None = None) -> Facts:
     from himaya.media.selectors import file_media_summary
 
     linkage = ReportLinkage.objects.filter(report=report).first()
     return facts_from(
         report,
-        files=[file_facts(f, file_media_summary(f).get("status")) for f in ReportFile.objects.filter(report=report).order_by("position")],
+        files=[file_facts(f, file_media_summary(f).get("status")) for f in ReportFile.objects.filter(report=report).defer("details_raw").order_by("position")],
         parties=list(Party.objects.filter(report=report).values_list("role", "age")),
         incidents=list(IncidentDetail.objects.filter(report=report).values_list("kind", "content", "additional_info")),
         linkage=linkage,
         cluster_size=ReportLinkage.objects.filter(unit_cluster_id=linkage.unit_cluster_id).count() if linkage else 1,
-        actionable=IdentifierEntry.objects.filter(report=report, role__in=("reported", "associated"), weak="").count(),
+        actionable=IdentifierEntry.objects.filter(report=report, role__in=ACTIONABLE_ROLES, weak="").count(),
         now=now or timezone.now(),
     )
 
@@ -108,9 +113,13 @@ def report_triage(*, report_id: int, now: datetime | None = None) -> ReportTriag
     """(Re)compute one report's tier. An override stays in force; the computed
     tier beneath it is still updated and shown."""
     now = now or timezone.now()
-    report = Report.objects.get(id=report_id)
+    report = report_load(report_id)
     version, ruleset = ruleset_active()
-    verdict = evaluate(report_facts(report, now=now), ruleset)
+    return _verdict_store(report, report_facts(report, now=now), version=version, ruleset=ruleset, now=now)
+
+
+def _verdict_store(report: Report, facts: Facts, *, version: int, ruleset: dict[str, Any], now: datetime) -> ReportTriage:
+    verdict = evaluate(facts, ruleset)
     current = ReportTriage.objects.select_for_update().filter(report=report).first()
     effective = (current.override_priority if current and current.override_priority else "") or verdict.priority
     fields = dict(
@@ -130,6 +139,37 @@ def report_triage(*, report_id: int, now: datetime | None = None) -> ReportTriag
             audit_record(actor=None, action="report.priority_changed", target=report, unit_id=report.unit_id,
                          data={"from": before, "to": effective, "ruleset": version})
     return triage
+
+
+@dataclass
+class Processed:
+    link: LinkResult
+    triage: ReportTriage
+    ruleset: dict[str, Any]  # the rule set it was triaged with
+
+
+@transaction.atomic
+def report_link_triage(*, report_id: int) -> Processed:
+    """Link then triage one report (a newly arrived one, or one whose content
+    changed), as `report_link` followed by `report_triage`, in one transaction:
+    the report's rows are read and decrypted once, and what triage would read
+    back of the linking (the linkage, the cluster size, the actionable
+    identifiers) is taken from it."""
+    from himaya.media.selectors import file_media_summary
+
+    rows = report_rows(report_load(report_id))
+    incidents = list(IncidentDetail.objects.filter(report=rows.report).values_list("kind", "content", "additional_info"))
+    version, ruleset = ruleset_active()
+    link = report_rows_link(rows=rows)
+    now = timezone.now()
+    facts = facts_from(
+        rows.report,
+        files=[file_facts(f, file_media_summary(f).get("status")) for f in rows.files],
+        parties=[(role, age) for _, role, _, _, age in rows.parties],
+        incidents=incidents, linkage=link.linkage, cluster_size=link.unit_cluster_size,
+        actionable=sum(1 for e in link.entries if e.role in ACTIONABLE_ROLES and not e.weak), now=now,
+    )
+    return Processed(link, _verdict_store(rows.report, facts, version=version, ruleset=ruleset, now=now), ruleset)
 
 
 @transaction.atomic

@@ -1,44 +1,43 @@
 """Background tasks of linking and triage. They take ids and are idempotent."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django_tasks import task
+
+if TYPE_CHECKING:
+    from himaya.linking.services import LinkResult
 
 
 @task()
 def report_process(*, report_id: int) -> dict[str, object]:
     """Index, link and locate one report, then triage it and the reports of any
     cluster it joined (their cluster size and history changed)."""
-    from himaya.linking.services import report_link
-    from himaya.triage.services import report_triage
+    from himaya.triage.services import report_link_triage
 
-    result = report_link(report_id=report_id)
-    report_triage(report_id=report_id)
-    if result.merged_clusters and _cluster_growth_matters(result):
+    done = report_link_triage(report_id=report_id)
+    result = done.link
+    if result.merged_clusters and _cluster_growth_matters(result, ruleset=done.ruleset):
         # The other members' scores changed (cluster size, history): re-triaged in
         # a task of their own so that this report's own latency stays small.
         cluster_retriage.enqueue(cluster_id=result.cluster_id)
     return {"cluster": result.cluster_id, "links": result.links}
 
 
-def _cluster_growth_matters(result: object) -> bool:
+def _cluster_growth_matters(result: LinkResult, *, ruleset: dict[str, Any]) -> bool:
     """Whether the other members' scores can change: another cluster was folded
     in, or the cluster is still small enough for its size to change the
     repeat-reporting weight (it is capped). Beyond that, growth changes nothing
     but the count in the evidence, which the panel shows live anyway."""
-    from himaya.linking.models import ReportLinkage
-    from himaya.triage.services import ruleset_active
-
-    if len(result.merged_clusters) > 1 or result.merged_clusters != [result.report_id]:  # type: ignore[attr-defined]
+    if len(result.merged_clusters) > 1 or result.merged_clusters != [result.report_id]:
         return True
-    _, ruleset = ruleset_active()
     spec = next((r for r in ruleset.get("rules", []) if r["rule"] == "repeat_reporting"), None)
     if spec is None or spec.get("enabled") is False:
         return False
     params = spec.get("params") or {}
     per, cap = int(spec.get("weight", 3)), int(params.get("cap", 20))
     # The weight counts the reports of the report's own unit in the cluster.
-    mine = ReportLinkage.objects.filter(report_id=result.report_id).values_list("unit_cluster_id", flat=True).first()  # type: ignore[attr-defined]
-    size = ReportLinkage.objects.filter(unit_cluster_id=mine).count()
+    size = result.unit_cluster_size
     return min(cap, per * (size - 2)) != min(cap, per * (size - 1))
 
 
