@@ -126,10 +126,6 @@ def _rows_raw_identifiers(rows: ReportRows) -> list[RawIdentifier]:
     )
 
 
-def report_raw_identifiers(report: Report) -> list[RawIdentifier]:
-    return _rows_raw_identifiers(report_rows(report))
-
-
 @dataclass
 class LinkResult:
     report_id: int

@@ -22,7 +22,7 @@ from himaya.linking.rebuild import ClusterFacts, LinkedReport, linking_rebuild
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage.models import ReportTriage
 from himaya.triage.rules import Facts, FileFacts, Verdict, evaluate, evaluate_finish, evaluate_partial
-from himaya.triage.services import due_for, facts_from, file_facts, ruleset_active
+from himaya.triage.services import ACTIONABLE_ROLES, due_for, facts_from, file_facts, ruleset_active
 
 CHUNK = 5000
 COLUMNS = ("report_id", "unit_id", "received_at", "priority", "score", "reasons", "classification", "ruleset_version", "computed_at", "effective_priority", "due_at",
@@ -146,7 +146,7 @@ def _triage_chunk(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
     cluster_sizes = _CONTEXT["cluster_sizes"]
     in_chunk = {"report_id__gte": bounds[0], "report_id__lte": bounds[1]}
     linkages = {r[0]: _LinkageRow(*r) for r in ReportLinkage.objects.filter(**in_chunk).values_list(*_LinkageRow._fields)}
-    actionable = dict(IdentifierEntry.objects.filter(**in_chunk, role__in=("reported", "associated"), weak="")
+    actionable = dict(IdentifierEntry.objects.filter(**in_chunk, role__in=ACTIONABLE_ROLES, weak="")
                       .values_list("report_id").annotate(n=Count("id")).values_list("report_id", "n"))
     rows = []
     for report, files, parties, incidents in _read(bounds, setting):
@@ -183,7 +183,7 @@ class TriageAlong:
             if linked is None:  # finished after linking read the chunk: the incremental path takes it
                 continue
             j = linked.jurisdiction
-            actionable = sum(1 for _, _, _, role, _, weak in linked.entries if role in ("reported", "associated") and not weak)
+            actionable = sum(1 for _, _, _, role, _, weak in linked.entries if role in ACTIONABLE_ROLES and not weak)
             facts = facts_from(report, files=files, parties=parties, incidents=incidents,  # type: ignore[arg-type]
                                linkage=_LinkageRow(report.id, 0, j["decision"], j["country"] or "", []),  # type: ignore[arg-type]
                                cluster_size=1, actionable=actionable, now=setting.now)
