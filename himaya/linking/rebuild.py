@@ -26,7 +26,7 @@ from django.utils import timezone
 from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
-from himaya.linking.bulkwrite import JsonText, RebuiltTables, analyze, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in, write_rows
+from himaya.linking.bulkwrite import JsonText, RebuiltTables, analyze, copy_text, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in, write_rows
 from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
@@ -92,6 +92,12 @@ EntryRow = tuple[str, str, str, str, str, str]  # an Entry's fields in order: ki
 
 def _entry_rows(rid: int, es: list[EntryRow]) -> Iterator[tuple[Any, ...]]:
     return ((rid, kind, key, display[:300], role, account, weak) for kind, key, display, role, account, weak in es)
+
+
+def _entry_line(row: tuple[Any, ...]) -> str:
+    # kind, role and weak are this code's own words: nothing to escape in them.
+    rid, kind, key, display, role, account, weak = row
+    return f"{rid}\t{kind}\t{copy_text(key)}\t{copy_text(display)}\t{role}\t{copy_text(account)}\t{weak}\n"
 
 
 class Along(Protocol):
@@ -162,7 +168,8 @@ def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], d
     for row in out:
         row[2]["evidence"] = JsonText(encode_json(row[2]["evidence"]))
     if _CONTEXT["entries_table"]:
-        write_rows(IdentifierEntry, ENTRY_COLUMNS, (row for rid, es, _, _ in out for row in _entry_rows(rid, es)), table=_CONTEXT["entries_table"])
+        write_rows(IdentifierEntry, ENTRY_COLUMNS, (row for rid, es, _, _ in out for row in _entry_rows(rid, es)), table=_CONTEXT["entries_table"],
+                   line=_entry_line)
     return [(rid, es, j, prior, extra.get(rid)) for rid, es, j, prior in out]
 
 
@@ -221,7 +228,13 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
             via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
             yield (lo, hi, strength, merges, via, now)
 
-    n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"])
+    at = now.isoformat()
+
+    def link_line(row: tuple[Any, ...]) -> str:
+        lo, hi, strength, merges, via, _ = row
+        return f"{lo}\t{hi}\t{strength!r}\t{'t' if merges else 'f'}\t{copy_text(via)}\t{at}\n"
+
+    n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"], line=link_line)
     return merging, previously, n
 
 
