@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 # Providers known to ignore dots in the local part and/or "+tag" suffixes. Others
 # may treat "a.b" and "ab" as different mailboxes, so we only fold where we know.
@@ -99,6 +100,17 @@ def phone_country(e164: str) -> str | None:
     """ISO country of an E.164 number, or None."""
     if not e164.startswith("+"):
         return None
+    # A calling code that one country alone uses (every Arab country's) names it
+    # without parsing the number again — what region_code_for_number does for
+    # such codes. Codes are prefix-free: the first one found is the code.
+    digits = e164[1:]
+    if digits.isdigit() and digits[0] != "0" and 3 <= len(digits) <= 17:
+        for n in (1, 2, 3):
+            regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:n]))
+            if regions is not None:
+                if len(regions) == 1 and len(digits) - n >= 2:
+                    return regions[0] if regions[0] != "ZZ" else None
+                break
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -107,7 +119,7 @@ def phone_country(e164: str) -> str | None:
     return region if region and region != "ZZ" else None
 
 
-def normalize_ip(value: str) -> str | None:
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     raw = _clean(value).strip("[]")
     if "%" in raw:  # zone index is local to the capturing host
         raw = raw.split("%", 1)[0]
@@ -124,7 +136,12 @@ def normalize_ip(value: str) -> str | None:
     # Teredo are tunnels, not the same host: left as they are.)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return address.compressed
+    return address
+
+
+def normalize_ip(value: str) -> str | None:
+    address = _address(value)
+    return address.compressed if address is not None else None
 
 
 def ip_is_public(canonical: str) -> bool:
@@ -133,6 +150,10 @@ def ip_is_public(canonical: str) -> bool:
         address = ipaddress.ip_address(canonical)
     except ValueError:
         return False
+    return _is_public(address)
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified:
         return False
     # The documentation ranges are "public" for our purposes: the test and demo
@@ -222,8 +243,11 @@ def normalize(kind: str, value: str, *, qualifier: str = "", platform: str = "",
         v = normalize_phone(value, calling_code=qualifier, region=region)
         return NormalIdentifier("phone", f"phone:{v}", v) if v else None
     if kind == "ip":
-        v = normalize_ip(value)
-        return NormalIdentifier("ip", f"ip:{v}", v) if v and ip_is_public(v) else None
+        address = _address(value)  # parsed once (a rebuild normalises millions)
+        if address is None or not _is_public(address):
+            return None
+        v = address.compressed
+        return NormalIdentifier("ip", f"ip:{v}", v)
     if kind == "url":
         v = normalize_url(value)
         return NormalIdentifier("url", f"url:{v}", v) if v else None
