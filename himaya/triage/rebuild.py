@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from himaya.audit.services import audit_record
@@ -99,6 +100,23 @@ def _setting(*, media_status: bool) -> _Setting:
     return _Setting(timezone.now(), kept, version, ruleset, media_status)
 
 
+# The report's times are read as text and parsed by datetime.fromisoformat: Django's
+# loader of timestamptz values is pure Python, and a million reports' three times
+# cost a rebuild's workers about 18 CPU-seconds through it.
+_TIMES = ("incident_at", "finished_at", "opened_at")
+_TEXT = "as_text_"
+_TIMES_AS_TEXT = {f"{_TEXT}{f}": Cast(f, TextField()) for f in _TIMES}
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """The database's text of a stored time → an aware datetime: PostgreSQL's
+    ("2026-11-23 10:00:00.5+00") carries its offset, SQLite's is in UTC (USE_TZ)."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 ReportFacts = tuple[_ReportRow, list[FileFacts], list[tuple[str, int | None]], list[tuple[str, str, str]]]
 
 
@@ -106,12 +124,16 @@ def _read(bounds: tuple[int, int], setting: _Setting, documents: dict[int, dict[
     """The rows the facts come from, for one chunk of report ids (documents given
     when the caller has already decrypted them)."""
     in_chunk = {"report_id__gte": bounds[0], "report_id__lte": bounds[1]}
-    finished = Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id")
-    if documents is None:
-        reports = [_ReportRow(*r) for r in finished.values_list(*_ReportRow._fields)]
-    else:
-        fields = [f for f in _ReportRow._fields if f != "document"]
-        reports = [_ReportRow(**dict(zip(fields, r)), document=documents.get(r[0]) or {}) for r in finished.values_list(*fields)]
+    finished = Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").annotate(**_TIMES_AS_TEXT)
+    fields = [f for f in _ReportRow._fields if documents is None or f != "document"]
+    rows = finished.values_list(*(f"{_TEXT}{f}" if f in _TIMES else f for f in fields))
+    times = [i for i, f in enumerate(fields) if f in _TIMES]
+    reports = []
+    for r in rows:
+        r = list(r)
+        for i in times:
+            r[i] = _parse_time(r[i])
+        reports.append(_ReportRow(**dict(zip(fields, r))) if documents is None else _ReportRow(**dict(zip(fields, r)), document=documents.get(r[0]) or {}))
     rfs = [_FileRow(*r) for r in ReportFile.objects.filter(**in_chunk).order_by("report_id", "position").values_list(*_FileRow._fields)]
     statuses = _statuses([f.blob_id for f in rfs if f.blob_id]) if setting.media_status else {}
     files = defaultdict(list)
