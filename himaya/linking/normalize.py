@@ -111,6 +111,12 @@ def phone_country(e164: str) -> str | None:
                 if len(regions) == 1 and len(digits) - n >= 2:
                     return regions[0] if regions[0] != "ZZ" else None
                 break
+    return parsed_phone_country(e164)
+
+
+def parsed_phone_country(e164: str) -> str | None:
+    """ISO country of a number as phonenumbers says after parsing it (`phone_country`
+    without its shortcut)."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
