@@ -22,7 +22,7 @@ from himaya.linking.parallel import map_chunks, workers_for
 from himaya.linking.rebuild import ClusterFacts, LinkedReport, linking_rebuild
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage.models import ReportTriage
-from himaya.triage.rules import Facts, FileFacts, Verdict, evaluate, evaluate_finish, evaluate_partial
+from himaya.triage.rules import Facts, FileFacts, Partial, Verdict, evaluate, evaluate_finish, evaluate_partial
 from himaya.triage.services import ACTIONABLE_ROLES, due_for, facts_from, file_facts, ruleset_active
 
 CHUNK = 5000
@@ -209,15 +209,16 @@ class TriageAlong:
             facts = facts_from(report, files=files, parties=parties, incidents=incidents,  # type: ignore[arg-type]
                                linkage=_LinkageRow(report.id, 0, j["decision"], j["country"] or "", []),  # type: ignore[arg-type]
                                cluster_size=1, actionable=actionable, now=setting.now)
-            out[report.id] = (report.unit_id, _Moment(report.finished_at, report.opened_at), evaluate_partial(facts, setting.ruleset))
+            # Plain values only: a million of these are pickled to the parent and back.
+            out[report.id] = (report.unit_id, report.finished_at, report.opened_at, evaluate_partial(facts, setting.ruleset).packed())
         return out
 
     def row(self, rid: int, payload: Any, cluster: ClusterFacts) -> tuple[Any, ...]:
         setting = self.setting
         assert setting is not None
-        unit_id, moment, partial = payload
-        verdict = evaluate_finish(partial, Facts(cluster_size=cluster.size, previously_reported=cluster.previously_reported), setting.ruleset)
-        row = _row(setting, rid, unit_id, moment, verdict)
+        unit_id, finished_at, opened_at, partial = payload
+        verdict = evaluate_finish(Partial.unpacked(partial), Facts(cluster_size=cluster.size, previously_reported=cluster.previously_reported), setting.ruleset)
+        row = _row(setting, rid, unit_id, _Moment(finished_at, opened_at), verdict)
         self.tiers[row[9]] += 1
         return row
 
