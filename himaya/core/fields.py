@@ -11,23 +11,22 @@ import json
 import os
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import models
 
-from himaya.core.crypto import master_key
+from himaya.core.crypto import master_key, site_cipher
 
 _MAGIC = b"HE1"
 
 
 def seal(plaintext: bytes, *, purpose: bytes) -> bytes:
     nonce = os.urandom(12)
-    return _MAGIC + nonce + AESGCM(master_key().encryption).encrypt(nonce, plaintext, purpose)
+    return _MAGIC + nonce + site_cipher(master_key()).encrypt(nonce, plaintext, purpose)
 
 
 def unseal(blob: bytes, *, purpose: bytes) -> bytes:
     if not blob.startswith(_MAGIC):
         return blob  # written before encryption was introduced
-    return AESGCM(master_key().encryption).decrypt(blob[3:15], blob[15:], purpose)
+    return site_cipher(master_key()).decrypt(blob[3:15], blob[15:], purpose)
 
 
 class EncryptedBinaryField(models.BinaryField):
