@@ -54,6 +54,20 @@ def copy_text(value: str) -> str:
     return value
 
 
+def copy_json(value: Any) -> str:
+    """A JSON column's value in COPY's text format (None → NULL)."""
+    if value is None:
+        return "\\N"
+    return copy_text(value if isinstance(value, JsonText) else _encode(value))
+
+
+def copy_nullable(value: Any) -> str:
+    """A number, a moment or NULL in COPY's text format (datetimes in ISO 8601, their offset kept)."""
+    if value is None:
+        return "\\N"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def write_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000,
                table: str | None = None, line: Callable[[Sequence[Any]], str] | None = None) -> int:
     """rows: tuples in `columns` order (attnames, e.g. report_id). JSON columns take
@@ -134,8 +148,9 @@ class RebuiltTables:
     def table(self, model: type[models.Model]) -> str:
         return shadow_name(model._meta.db_table) if self.shadow else model._meta.db_table
 
-    def write(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        return write_rows(model, columns, rows, table=self.table(model) if self.shadow else None)
+    def write(self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+              line: Callable[[Sequence[Any]], str] | None = None) -> int:
+        return write_rows(model, columns, rows, table=self.table(model) if self.shadow else None, line=line)
 
 
 def shadow_name(table: str) -> str:

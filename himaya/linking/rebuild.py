@@ -26,7 +26,9 @@ from django.utils import timezone
 from himaya.linking.extract import (
     IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
 )
-from himaya.linking.bulkwrite import JsonText, RebuiltTables, analyze, copy_text, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in, write_rows
+from himaya.linking.bulkwrite import (
+    JsonText, RebuiltTables, analyze, copy_json, copy_text, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in, write_rows,
+)
 from himaya.linking.clusters import components, separated_pairs
 from himaya.linking.models import IdentifierEntry, IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
@@ -117,6 +119,9 @@ class Along(Protocol):
 
     def row(self, rid: int, payload: Any, cluster: "ClusterFacts") -> tuple[Any, ...]:
         """In a worker: the report's row, now that its cluster is known."""
+
+    def line(self, row: tuple[Any, ...]) -> str:
+        """The row as a line of COPY text (bulkwrite.write_rows' `line`)."""
 
     def tally(self) -> Any:
         """In a worker, after its rows: what it counted (it must pickle)."""
@@ -238,6 +243,12 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
     return merging, previously, n
 
 
+def _linkage_line(row: tuple[Any, ...]) -> str:
+    rid, root, unit_cluster_id, country, region, decision, evidence, seen_before, notes, at = row
+    return (f"{rid}\t{root}\t{unit_cluster_id}\t{copy_text(country)}\t{copy_text(region)}\t{decision}\t{copy_json(evidence)}\t"
+            f"{copy_json(seen_before) if seen_before else '[]'}\t{copy_json(notes) if notes else '[]'}\t{at.isoformat()}\n")
+
+
 def _linkage_part(part: int) -> tuple[int, Any]:
     """The linkage rows of this share of the reports, and `along`'s, written into
     the tables given (from a worker: shadows; here: the rebuild's tables). Returns
@@ -261,9 +272,9 @@ def _linkage_part(part: int) -> tuple[int, Any]:
             rows.append((rid, root, unit_cluster_id, j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"], seen_before, notes, now))
             if along is not None and rid in extra:  # (not there: gone meanwhile)
                 along_rows.append(along.row(rid, extra[rid], ClusterFacts(sizes[unit_cluster_id], len(seen_before), j["decision"], j["country"] or "")))
-        n += write_rows(ReportLinkage, LINKAGE_COLUMNS, rows, table=ctx["table"])
+        n += write_rows(ReportLinkage, LINKAGE_COLUMNS, rows, table=ctx["table"], line=_linkage_line)
         if along is not None:
-            write_rows(along.models[0], along.columns, along_rows, table=ctx["along_table"])
+            write_rows(along.models[0], along.columns, along_rows, table=ctx["along_table"], line=along.line)
     return n, along.tally() if along is not None else None
 
 

@@ -13,11 +13,16 @@ pytestmark = pytest.mark.django_db
 
 
 def snapshot() -> tuple:
+    """Every column a rebuild writes but the moment it ran (linked_at, computed_at, created_at)."""
     return (
-        sorted(ReportLinkage.objects.values_list("report_id", "cluster_id", "unit_cluster_id", "decision", "country", "previously_reported")),
-        sorted(ReportLink.objects.values_list("low_id", "high_id", "strength", "merges")),
-        sorted((r, p, s, json.dumps(reasons), json.dumps(c, sort_keys=True), due) for r, p, s, reasons, c, due in
-               ReportTriage.objects.values_list("report_id", "effective_priority", "score", "reasons", "classification", "due_at")),
+        sorted((*row, json.dumps(evidence, sort_keys=True), json.dumps(notes, sort_keys=True)) for *row, evidence, notes in
+               ReportLinkage.objects.values_list("report_id", "cluster_id", "unit_cluster_id", "decision", "country", "region",
+                                                 "previously_reported", "evidence", "notes")),
+        sorted((*row, json.dumps(via, sort_keys=True)) for *row, via in ReportLink.objects.values_list("low_id", "high_id", "strength", "merges", "via")),
+        sorted((*row, json.dumps(reasons), json.dumps(c, sort_keys=True), json.dumps(oc, sort_keys=True)) for *row, reasons, c, oc in
+               ReportTriage.objects.values_list("report_id", "unit_id", "received_at", "priority", "effective_priority", "score", "ruleset_version", "due_at",
+                                                "override_priority", "override_reason", "override_by_id", "override_at", "reviewed_at", "reviewed_by_id",
+                                                "reasons", "classification", "override_classification")),
     )
 
 
@@ -33,17 +38,19 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     store(report_xml(suspect=Person(esp_id="d", ips=[("192.0.2.77", False)])), unit=unit, files=[FileSpec(content=b"f1")])
     r = store(report_xml(batched=True, suspect=Person(esp_id="e")), unit=unit, files=[FileSpec(annotations=("viral",))])
     user = django_user_model.objects.create(username="x", unit=unit, roles=["intake_analyst"])
-    report_triage_override(report_id=r.id, actor=user, reason="seen before", priority="P3")
+    # (A tab, a line break and a backslash: the rebuild writes this row as COPY text on PostgreSQL.)
+    report_triage_override(report_id=r.id, actor=user, reason="seen\tbefore \\ twice\nby us", priority="P3",
+                           classification={"offences": ["possession_distribution"], "note": "«viral»"})
     before = snapshot()
     assert linking_rebuild()["reports"] == 6
     assert triage_rebuild()["reports"] == 6
     assert snapshot() == before
-    assert ReportTriage.objects.get(report=r).override_reason == "seen before"
+    assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
     # In one pass (`himaya linking rebuild`): the same tables, the override kept.
     linked, triaged = rebuild_all()
     assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (6, 6, True)
     assert snapshot() == before
-    assert ReportTriage.objects.get(report=r).override_reason == "seen before"
+    assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
 
 
 @pytest.mark.django_db(transaction=True)
