@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from himaya.linking.normalize import handle_is_generic, normalize
 
@@ -120,8 +121,11 @@ def key_weakness(kind: str, stats: KeyStats) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
-class Shared:
+class Shared(NamedTuple):
+    """One identifier two reports share. A tuple: a from-scratch rebuild makes
+    one per report pair and shared key, millions of them, and a frozen
+    dataclass costs twice as much to make."""
+
     kind: str
     display: str
     role_a: str
