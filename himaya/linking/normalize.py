@@ -280,7 +280,11 @@ GENERIC_HANDLES = frozenset({
 })
 
 
+_TRAILING_NUMBER = re.compile(r"[\d_.\-]+$")
+
+
+@functools.lru_cache(maxsize=65_536)  # asked twice for each screen name a rebuild extracts
 def handle_is_generic(value: str) -> bool:
     v = normalize_handle(value)
-    core = re.sub(r"[\d_.\-]+$", "", v)  # "user123", "guest_7"
+    core = _TRAILING_NUMBER.sub("", v)  # "user123", "guest_7"
     return len(v) < 4 or v in GENERIC_HANDLES or core in GENERIC_HANDLES or v.isdigit() and len(v) < 6
