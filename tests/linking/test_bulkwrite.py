@@ -225,6 +225,8 @@ def test_a_second_rebuild_at_once_is_refused_with_a_clear_message() -> None:
             linking_rebuild()
         with pytest.raises(CommandError, match="another rebuild is running"):
             call_command("linking", "rebuild")
+        with pytest.raises(CommandError, match="another rebuild is running"):
+            call_command("triage", "rebuild")  # the queue's table alone: the same lock, the same answer
         other.execute("SELECT pg_advisory_unlock(%s)", [_REBUILD_LOCK])  # a closing session lets go only when its server process has ended
     assert linking_rebuild()["reports"] == 2  # and once it has finished, it runs
 
