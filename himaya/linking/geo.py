@@ -124,15 +124,18 @@ def locate_ip(canonical: str, *, ranges_file: Path | None = None) -> Place | Non
 
 @functools.lru_cache(maxsize=100_000)
 def _locate(canonical: str, table: RangeTable | None) -> Place | None:
-    try:
-        address = ipaddress.ip_address(canonical)
-    except ValueError:
-        return None
     if table is not None:
+        try:
+            address = ipaddress.ip_address(canonical)
+        except ValueError:
+            return None
         hit = table.lookup(address)
         if hit is not None:
             return hit
-    country = iptocc.country_code(address.compressed)
+    # The canonical text as it came: iptocc parses it natively (and answers None
+    # to what is not an address), where parsing and writing it out again in
+    # Python cost a rebuild as much as the lookup.
+    country = iptocc.country_code(canonical)
     return Place(country, "", "rir") if country else None
 
 

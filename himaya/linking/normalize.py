@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import socket
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -145,9 +146,21 @@ def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
     return address
 
 
+def canonical_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The address as `ipaddress` writes it (RFC 5952 for IPv6: lower case, the
+    first longest run of two or more zero groups as "::"). IPv6 through the C
+    library's inet_ntop, which writes the same but for an IPv4 tail (::a.b.c.d):
+    `ipaddress`'s Python formatting was a tenth of the rebuild's normalisation."""
+    if address.version == 6:
+        text = socket.inet_ntop(socket.AF_INET6, address.packed)
+        if "." not in text:
+            return text
+    return address.compressed
+
+
 def normalize_ip(value: str) -> str | None:
     address = _address(value)
-    return address.compressed if address is not None else None
+    return canonical_ip(address) if address is not None else None
 
 
 def ip_is_public(canonical: str) -> bool:
@@ -252,7 +265,7 @@ def normalize(kind: str, value: str, *, qualifier: str = "", platform: str = "",
         address = _address(value)  # parsed once (a rebuild normalises millions)
         if address is None or not _is_public(address):
             return None
-        v = address.compressed
+        v = canonical_ip(address)
         return NormalIdentifier("ip", f"ip:{v}", v)
     if kind == "url":
         v = normalize_url(value)

@@ -89,3 +89,32 @@ def test_platform_scoped_names() -> None:
 def test_generic_handles() -> None:
     assert handle_is_generic("admin") and handle_is_generic("user123") and handle_is_generic("ab") and handle_is_generic("مجهول")
     assert not handle_is_generic("falcon_ramallah_88")
+
+
+def _ipv6_with_zero_runs() -> st.SearchStrategy[int]:
+    # Eight groups, each zero half the time: runs of zeros of every length and
+    # place, ties between runs, the all-zero and the IPv4-tailed addresses.
+    group = st.one_of(st.just(0), st.integers(0, 0xFFFF))
+    return st.lists(group, min_size=8, max_size=8).map(lambda gs: sum(g << (16 * (7 - i)) for i, g in enumerate(gs)))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_ipv6_with_zero_runs(), st.integers(0, 2**128 - 1), st.integers(0, 2**32 - 1)))
+def test_canonical_ip_writes_what_ipaddress_writes(number: int) -> None:
+    # inet_ntop writes IPv6 for speed: it must agree with ipaddress everywhere,
+    # or a rebuild would key an address differently from what is stored.
+    import ipaddress
+
+    from himaya.linking.normalize import canonical_ip
+
+    for address in {ipaddress.IPv6Address(number), *([ipaddress.IPv4Address(number)] if number < 2**32 else [])}:
+        assert canonical_ip(address) == address.compressed
+
+
+def test_locating_an_address_without_a_ranges_file_asks_the_registries() -> None:
+    from himaya.linking.geo import locate_ip
+
+    place = locate_ip("8.8.8.8")
+    assert place is not None and (place.country, place.source) == ("US", "rir")
+    assert locate_ip("192.0.2.1") is None  # documentation range: registered to nobody
+    assert locate_ip("not an address") is None
