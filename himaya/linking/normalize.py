@@ -126,17 +126,34 @@ def parsed_phone_country(e164: str) -> str | None:
     return region if region and region != "ZZ" else None
 
 
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """`ipaddress.ip_address(text)`, the C library's inet_pton first: the text of
+    an address parsed in Python was a fifth of a rebuild's normalisation. What
+    inet_pton refuses goes to `ipaddress`, which raises ValueError as before (a
+    hypothesis test holds the two to the same answers)."""
+    try:
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except OSError:
+        pass
+    if ":" in text:
+        try:
+            return ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
+        except OSError:
+            pass
+    return ipaddress.ip_address(text)
+
+
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     raw = _clean(value).strip("[]")
     if "%" in raw:  # zone index is local to the capturing host
         raw = raw.split("%", 1)[0]
     try:
-        address = ipaddress.ip_address(raw)
+        address = parse_ip(raw)
     except ValueError:
         # "203.0.113.5:443" — a port glued on by some providers
         host = raw.rsplit(":", 1)[0] if raw.count(":") == 1 else raw
         try:
-            address = ipaddress.ip_address(host)
+            address = parse_ip(host)
         except ValueError:
             return None
     # ::ffff:a.b.c.d is the IPv4 host seen through a dual-stack socket. (6to4 and

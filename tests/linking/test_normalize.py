@@ -118,3 +118,41 @@ def test_locating_an_address_without_a_ranges_file_asks_the_registries() -> None
     assert place is not None and (place.country, place.source) == ("US", "rir")
     assert locate_ip("192.0.2.1") is None  # documentation range: registered to nobody
     assert locate_ip("not an address") is None
+
+
+def _ip_like_text() -> st.SearchStrategy[str]:
+    # Texts near addresses: written-out addresses, then cut, doubled or sprinkled
+    # with the characters addresses are made of (leading zeros, too many groups,
+    # a stray dot or colon, embedded IPv4 tails, non-ASCII digits).
+    import ipaddress
+
+    written = st.one_of(
+        st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+        st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+        st.integers(0, 2**128 - 1).map(lambda n: ipaddress.IPv6Address(n).exploded),
+        st.integers(0, 2**32 - 1).map(lambda n: f"::ffff:{ipaddress.IPv4Address(n)}"),
+    )
+    noise = st.text(alphabet="0123456789abcdefABCDEFg:.٣ x", max_size=45)
+    edit = st.tuples(st.integers(0, 45), st.integers(0, 45), st.text(alphabet="0:.f1", max_size=3))
+    mutated = st.tuples(written, edit).map(lambda t: t[0][:t[1][0]] + t[1][2] + t[0][t[1][1]:])
+    return st.one_of(written, mutated, noise)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(_ip_like_text())
+def test_parse_ip_answers_what_ipaddress_answers(text: str) -> None:
+    # inet_pton parses first for speed; it must accept nothing ipaddress refuses,
+    # and read what it accepts as the same address.
+    import ipaddress
+
+    from himaya.linking.normalize import parse_ip
+
+    try:
+        expected: object = ipaddress.ip_address(text)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: object = parse_ip(text)
+    except ValueError:
+        got = ValueError
+    assert got == expected and type(got) is type(expected)
