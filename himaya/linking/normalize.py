@@ -128,7 +128,7 @@ def parsed_phone_country(e164: str) -> str | None:
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """`ipaddress.ip_address(text)`, the C library's inet_pton first: the text of
-    an address parsed in Python was a fifth of a rebuild's normalisation. What
+    an address parsed in Python was a sixth of a rebuild's normalisation. What
     inet_pton refuses goes to `ipaddress`, which raises ValueError as before (a
     hypothesis test holds the two to the same answers)."""
     try:
@@ -167,7 +167,7 @@ def canonical_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     """The address as `ipaddress` writes it (RFC 5952 for IPv6: lower case, the
     first longest run of two or more zero groups as "::"). IPv6 through the C
     library's inet_ntop, which writes the same but for an IPv4 tail (::a.b.c.d):
-    `ipaddress`'s Python formatting was a tenth of the rebuild's normalisation."""
+    `ipaddress`'s Python formatting was an eighth of the rebuild's normalisation."""
     if address.version == 6:
         text = socket.inet_ntop(socket.AF_INET6, address.packed)
         if "." not in text:
