@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from django.db import models, transaction
@@ -183,6 +184,17 @@ LINKAGE_COLUMNS = ("report_id", "cluster_id", "unit_cluster_id", "country", "reg
 _LINKING: dict[str, Any] = {}  # what the parent built, read by the workers (forked after it was built)
 
 
+def link_line_at(now: datetime) -> Callable[[tuple[Any, ...]], str]:
+    """A link row (LINK_COLUMNS, all made at `now`) as a line of COPY text: the
+    moment is written once, not four million times."""
+    at = now.isoformat()
+
+    def line(row: tuple[Any, ...]) -> str:
+        lo, hi, strength, merges, via, _ = row
+        return f"{lo}\t{hi}\t{strength!r}\t{'t' if merges else 'f'}\t{copy_text(via)}\t{at}\n"
+    return line
+
+
 def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int]:
     """The links whose later report falls in this share (report id mod parts),
     written into `table` (from a worker: a shadow; here: the rebuild's table): a
@@ -233,13 +245,7 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
             via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
             yield (lo, hi, strength, merges, via, now)
 
-    at = now.isoformat()
-
-    def link_line(row: tuple[Any, ...]) -> str:
-        lo, hi, strength, merges, via, _ = row
-        return f"{lo}\t{hi}\t{strength!r}\t{'t' if merges else 'f'}\t{copy_text(via)}\t{at}\n"
-
-    n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"], line=link_line)
+    n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"], line=link_line_at(now))
     return merging, previously, n
 
 

@@ -127,13 +127,14 @@ def _read(bounds: tuple[int, int], setting: _Setting, documents: dict[int, dict[
     finished = Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").annotate(**_TIMES_AS_TEXT)
     fields = [f for f in _ReportRow._fields if documents is None or f != "document"]
     rows = finished.values_list(*(f"{_TEXT}{f}" if f in _TIMES else f for f in fields))
-    times = [i for i, f in enumerate(fields) if f in _TIMES]
     reports = []
     for r in rows:
-        r = list(r)
-        for i in times:
-            r[i] = _parse_time(r[i])
-        reports.append(_ReportRow(**dict(zip(fields, r))) if documents is None else _ReportRow(**dict(zip(fields, r)), document=documents.get(r[0]) or {}))
+        values = dict(zip(fields, r))
+        for f in _TIMES:
+            values[f] = _parse_time(values[f])
+        if documents is not None:
+            values["document"] = documents.get(values["id"]) or {}
+        reports.append(_ReportRow(**values))
     rfs = [_FileRow(*r) for r in ReportFile.objects.filter(**in_chunk).order_by("report_id", "position").values_list(*_FileRow._fields)]
     statuses = _statuses([f.blob_id for f in rfs if f.blob_id]) if setting.media_status else {}
     files = defaultdict(list)
@@ -233,8 +234,7 @@ class TriageAlong:
         self.tiers[row[9]] += 1
         return row
 
-    def line(self, row: tuple[Any, ...]) -> str:
-        return _line(row)
+    line = staticmethod(_line)
 
     def tally(self) -> Counter[str]:
         return self.tiers

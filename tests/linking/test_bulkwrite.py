@@ -53,7 +53,7 @@ def test_rows_written_as_ready_lines_come_back_exactly() -> None:
 
     from himaya.linking.bulkwrite import JsonText, encode_json
     from himaya.linking.models import IdentifierEntry, ReportLink
-    from himaya.linking.rebuild import ENTRY_COLUMNS, LINK_COLUMNS, _entry_line
+    from himaya.linking.rebuild import ENTRY_COLUMNS, LINK_COLUMNS, _entry_line, link_line_at
     a, b = 101, 202  # (no foreign-key constraint on these tables' report ids)
     entries = [(a if i % 2 else b, "screen_name", f"{key}:{i}", f"shown {key}", "reported", TRICKY[(i + 1) % len(TRICKY)], "")
                for i, key in enumerate(TRICKY * 1500)]
@@ -63,12 +63,7 @@ def test_rows_written_as_ready_lines_come_back_exactly() -> None:
     line = _entry_line if connection.vendor == "postgresql" else None
     assert write_rows(IdentifierEntry, ENTRY_COLUMNS, iter(entries), line=line) == len(entries)
 
-    def link_line(row: tuple) -> str:
-        from himaya.linking.bulkwrite import copy_text
-        lo, hi, strength, merges, v, at = row
-        return f"{lo}\t{hi}\t{strength!r}\t{'t' if merges else 'f'}\t{copy_text(v)}\t{at.isoformat()}\n"
-
-    assert write_rows(ReportLink, LINK_COLUMNS, iter(links), line=link_line if line else None) == 1
+    assert write_rows(ReportLink, LINK_COLUMNS, iter(links), line=link_line_at(now) if line else None) == 1
     stored = set(IdentifierEntry.objects.values_list(*ENTRY_COLUMNS))
     assert stored == set(entries)
     link = ReportLink.objects.get()
