@@ -195,24 +195,53 @@ def link_line_at(now: datetime) -> Callable[[tuple[Any, ...]], str]:
     return line
 
 
+class _Grade(NamedTuple):
+    """What a shared identifier of one kind between two roles weighs, worked out
+    once per (kind, role, other role) instead of once per pair."""
+
+    strength: float  # identifier_strength
+    alone: float  # the link's strength when it is the only identifier shared
+    shown: str  # its strength as the link's evidence writes it (rounded)
+    previously: bool  # strong enough an account or device to say "previously reported"
+
+
+def _grade(kind: str, role: str, other_role: str) -> _Grade:
+    x = identifier_strength(Shared(kind, "", role, other_role))
+    return _Grade(x, round(1.0 - (1.0 - x), 3), repr(round(x, 3)), previously_linked_entry(0, [{"kind": kind, "value": "", "strength": round(x, 3)}]) is not None)
+
+
 def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int]:
     """The links whose later report falls in this share (report id mod parts),
     written into `table` (from a worker: a shadow; here: the rebuild's table): a
     pair's every shared key is seen, since every key's postings are read. Returns
     the merging pairs, the "previously reported" entries (later, earlier, via) and
-    the number of links."""
+    the number of links.
+
+    The same links as extract.link_strength and services.previously_linked_entry
+    make of a pair's `Shared` identifiers, but a million pairs are most of the
+    rebuild's work: each shared identifier is a plain (kind, display, grade) tuple,
+    its grade looked up by (kind, role, other role), a pair sharing one identifier
+    (most of them) takes a short way, and its evidence is JSON text from a cached
+    head per identifier."""
     ctx = _LINKING
     parts = ctx["parts"]
-    shared: dict[tuple[int, int], list[Shared]] = defaultdict(list)
+    grades: dict[tuple[str, str, str], _Grade] = {}
+    shared: dict[tuple[int, int], list[tuple[str, str, _Grade]]] = {}
+    pair_of = shared.get
     for kind, rows in ctx["linkable"]:
         for i, (rid, role, display) in enumerate(rows):  # in report order
             if rid % parts != part:
                 continue
             for prev, prole, _ in rows[max(0, i - LINKS_PER_KEY):i]:
                 if prev != rid:
-                    pair = shared[(prev, rid)]
-                    if not pair or not any(s.kind == kind and s.display == display for s in pair):
-                        pair.append(Shared(kind, display, role, prole))
+                    grade = grades.get((kind, role, prole))
+                    if grade is None:
+                        grade = grades[(kind, role, prole)] = _grade(kind, role, prole)
+                    pair = pair_of((prev, rid))
+                    if pair is None:
+                        shared[(prev, rid)] = [(kind, display, grade)]
+                    elif not any(k == kind and d == display for k, d, _ in pair):
+                        pair.append((kind, display, grade))
     separated, now = ctx["separated"], ctx["now"]
     merging: list[tuple[int, int]] = []
     previously: list[tuple[int, int, str]] = []
@@ -229,21 +258,27 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
         # the largest thing the rebuild makes, never all in memory at once.
         while shared:
             (lo, hi), items = shared.popitem()
-            each = [identifier_strength(s) for s in items]
-            miss = 1.0
-            for x in each:
-                miss *= 1.0 - x
-            strength = round(1.0 - miss, 3)  # link_strength, from the strengths already computed
+            if len(items) == 1:
+                kind, display, grade = items[0]
+                strength = grade.alone
+                via = f"[{via_head(kind, display)}{grade.shown}}}]"
+            else:
+                miss = 1.0
+                for _, _, grade in items:
+                    miss *= 1.0 - grade.strength
+                strength = round(1.0 - miss, 3)  # link_strength
+                via = "[" + ", ".join(f"{via_head(kind, display)}{grade.shown}}}" for kind, display, grade in items) + "]"
             merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
             if merges:
                 merging.append((lo, hi))
                 # Only a merging link can carry an account or device strong enough to say "previously reported".
-                earlier = previously_linked_entry(lo, [{"kind": s.kind, "value": s.display, "strength": round(x, 3)} for s, x in zip(items, each)])
-                if earlier:
-                    previously.append((hi, lo, earlier["via"]))
+                if any(grade.previously for _, _, grade in items):
+                    earlier = previously_linked_entry(lo, [{"kind": kind, "value": display, "strength": round(grade.strength, 3)}
+                                                           for kind, display, grade in items])
+                    if earlier:
+                        previously.append((hi, lo, earlier["via"]))
             # The same JSON as encoding [{"kind", "value", "strength"}], from a cached head per identifier.
-            via = JsonText("[" + ", ".join(f"{via_head(s.kind, s.display)}{round(x, 3)!r}}}" for s, x in zip(items, each)) + "]")
-            yield (lo, hi, strength, merges, via, now)
+            yield (lo, hi, strength, merges, JsonText(via), now)
 
     n = write_rows(ReportLink, LINK_COLUMNS, link_rows(), table=ctx["table"], line=link_line_at(now))
     return merging, previously, n

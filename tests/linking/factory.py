@@ -82,7 +82,7 @@ def reported_xml(p: Person) -> str:
 
 def report_xml(*, suspect: Person | None = None, incident_type: str = POSSESSION, platform: str = "ExampleChat",
                escalation: str = "", annotations: tuple[str, ...] = (), chat: str = "", recipient_age: int | None = None,
-               victim_age: int | None = None, batched: bool = False, incident_at: str = "") -> bytes:
+               victim_age: int | None = None, batched: bool = False, incident_at: str = "", recipient: Person | None = None) -> bytes:
     s = ['<?xml version="1.0" encoding="UTF-8"?><report>']
     if batched:
         s.append('<batchedReport reason="VIRAL_POTENTIAL_MEME"/>')
@@ -97,8 +97,10 @@ def report_xml(*, suspect: Person | None = None, incident_type: str = POSSESSION
     s.append("<reporter><reportingPerson><email>safety@example.com</email></reportingPerson></reporter>")
     if suspect is not None:
         s.append(reported_xml(suspect))
-    if recipient_age is not None:
-        s.append(f"<intendedRecipient><intendedRecipientPerson><age>{recipient_age}</age></intendedRecipientPerson></intendedRecipient>")
+    if recipient is not None or recipient_age is not None:
+        child = Person(**{**(recipient.__dict__ if recipient else {}), "age": recipient_age if recipient_age is not None else recipient and recipient.age})
+        esp_id = f"<espIdentifier>{escape(child.esp_id)}</espIdentifier>" if child.esp_id else ""
+        s.append(f"<intendedRecipient><intendedRecipientPerson>{_person_xml(child)}</intendedRecipientPerson>{esp_id}</intendedRecipient>")
     if victim_age is not None:
         s.append(f"<victim><victimPerson><age>{victim_age}</age></victimPerson></victim>")
     s.append("</report>")

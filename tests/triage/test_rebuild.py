@@ -37,18 +37,26 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     store(report_xml(suspect=Person(esp_id="c", ips=[("192.0.2.77", False)])), unit=unit, files=[FileSpec(content=b"f1")])
     store(report_xml(suspect=Person(esp_id="d", ips=[("192.0.2.77", False)])), unit=unit, files=[FileSpec(content=b"f1")])
     r = store(report_xml(batched=True, suspect=Person(esp_id="e")), unit=unit, files=[FileSpec(annotations=("viral",))])
+    # The same child's account as intended recipient twice (0.95 × 0.7, a link that does not merge), once with
+    # a suspect's address too (two identifiers, one of them strong: merged, "previously reported"), and named
+    # by a suspect as his own (reported × recipient).
+    child = Person(esp_id="child-1")
+    store(report_xml(recipient=child, suspect=Person(esp_id="f")), unit=unit)
+    store(report_xml(recipient=child, suspect=Person(esp_id="g", emails=["s@example.com"])), unit=unit)
+    store(report_xml(suspect=Person(esp_id="child-1")), unit=unit)
     user = django_user_model.objects.create(username="x", unit=unit, roles=["intake_analyst"])
     # (A tab, a line break and a backslash: the rebuild writes this row as COPY text on PostgreSQL.)
     report_triage_override(report_id=r.id, actor=user, reason="seen\tbefore \\ twice\nby us", priority="P3",
                            classification={"offences": ["possession_distribution"], "note": "«viral»"})
     before = snapshot()
-    assert linking_rebuild()["reports"] == 6
-    assert triage_rebuild()["reports"] == 6
+    assert {0.665, 0.9} <= set(ReportLink.objects.values_list("strength", flat=True))
+    assert linking_rebuild()["reports"] == 9
+    assert triage_rebuild()["reports"] == 9
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
     # In one pass (`himaya linking rebuild`): the same tables, the override kept.
     linked, triaged = rebuild_all()
-    assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (6, 6, True)
+    assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (9, 9, True)
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
 
