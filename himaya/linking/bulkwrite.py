@@ -144,6 +144,7 @@ class RebuiltTables:
     def __init__(self, models_: Sequence[type[models.Model]], shadow: bool) -> None:
         self.models = list(models_)
         self.shadow = shadow
+        self.finished: set[type[models.Model]] = set()  # shadows indexed and analysed already (shadow_finish)
 
     def table(self, model: type[models.Model]) -> str:
         return shadow_name(model._meta.db_table) if self.shadow else model._meta.db_table
@@ -223,10 +224,52 @@ def _references(cur: Any, table: str) -> list[str]:
 _INDEXDEF = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (USING .*)$", re.S)
 
 
-def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = "512MB") -> None:
+MAINTENANCE_WORK_MEM = "512MB"  # index sorts of a million-row rebuild in memory, not on disk
+
+
+def _index_plan(cur: Any, table: str, shadow: str) -> list[tuple[str, str, list[str]]]:
+    """For each index of `table`: (temporary name, its name, the statements that
+    build it — and its primary-key or unique constraint — on `shadow`)."""
+    q = connection.ops.quote_name
+    cur.execute("""
+        SELECT i.relname, pg_get_indexdef(i.oid), c.contype
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+        WHERE x.indrelid = %s::regclass ORDER BY i.relname""", [table])
+    plan = []
+    for name, definition, contype in cur.fetchall():
+        m = _INDEXDEF.match(definition)
+        if m is None:
+            raise ValueError(f"cannot read the definition of index {name}: {definition}")
+        temp = _index_name(name)
+        statements = [f"CREATE {m.group(1) or ''}INDEX {q(temp)} ON {q(shadow)} {m.group(4)}"]
+        if contype in ("p", "u"):
+            kind = "PRIMARY KEY" if contype == "p" else "UNIQUE"
+            statements.append(f"ALTER TABLE {q(shadow)} ADD CONSTRAINT {q(temp)} {kind} USING INDEX {q(temp)}")
+        plan.append((temp, name, statements))
+    return plan
+
+
+def shadow_finish(tables: RebuiltTables, model: type[models.Model]) -> None:
+    """A full shadow's indexes and constraints, built, and its planner statistics,
+    gathered, in this session (a worker's, committed: several tables at once while
+    the rebuild's transaction waits) — when every one of its rows was written and
+    committed by other sessions than the rebuild's. `swap_in` then only renames it
+    (after `tables.finished.add(model)`), and `analyze` may leave it out."""
+    table, shadow = model._meta.db_table, tables.table(model)
+    with connection.cursor() as cur:
+        cur.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        for _, _, statements in _index_plan(cur, table, shadow):
+            for sql in statements:
+                cur.execute(sql)
+        cur.execute(f"ANALYZE {connection.ops.quote_name(shadow)}")
+
+
+def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = MAINTENANCE_WORK_MEM) -> None:
     """In the rebuild's transaction, after the last row: each shadow gets its
-    table's indexes and constraints (built now, from full tables) and takes the
-    table's place and names. PostgreSQL only; nothing to do elsewhere."""
+    table's indexes and constraints (built now, from full tables, unless
+    `shadow_finish` built them) and takes the table's place and names. PostgreSQL
+    only; nothing to do elsewhere."""
     if not tables.shadow:
         return
     q = connection.ops.quote_name
@@ -235,20 +278,10 @@ def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = "512MB") -> No
         renames: list[tuple[str, str]] = []
         for model in tables.models:
             table, shadow = model._meta.db_table, tables.table(model)
-            cur.execute("""
-                SELECT i.relname, pg_get_indexdef(i.oid), c.contype
-                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-                LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
-                WHERE x.indrelid = %s::regclass ORDER BY i.relname""", [table])
-            for name, definition, contype in cur.fetchall():
-                m = _INDEXDEF.match(definition)
-                if m is None:
-                    raise ValueError(f"cannot read the definition of index {name}: {definition}")
-                temp = _index_name(name)
-                cur.execute(f"CREATE {m.group(1) or ''}INDEX {q(temp)} ON {q(shadow)} {m.group(4)}")
-                if contype in ("p", "u"):
-                    kind = "PRIMARY KEY" if contype == "p" else "UNIQUE"
-                    cur.execute(f"ALTER TABLE {q(shadow)} ADD CONSTRAINT {q(temp)} {kind} USING INDEX {q(temp)}")
+            for temp, name, statements in _index_plan(cur, table, shadow):
+                if model not in tables.finished:
+                    for sql in statements:
+                        cur.execute(sql)
                 renames.append((temp, name))
             # Its foreign keys: added without a check, then checked in one pass (a
             # join), not row by row; a constraint name only needs to be unique per table.

@@ -251,8 +251,7 @@ class TriageAlong:
 
 def rebuild_all(*, progress: Callable[[str, int], None] | None = None, media_status: bool = True) -> tuple[dict[str, Any], dict[str, int]]:
     """Linking and triage of every report from scratch, in one pass (`himaya linking rebuild`)."""
-    out = linking_rebuild(progress=progress, along=TriageAlong(media_status=media_status))
-    analyze(ReportTriage)
+    out = linking_rebuild(progress=progress, along=TriageAlong(media_status=media_status))  # (its tables analysed there)
     return out, out.pop("along")
 
 

@@ -248,3 +248,47 @@ def test_the_triage_table_keeps_its_foreign_keys_and_the_overrides() -> None:
     assert _schema(("triage_reporttriage",)) == before
     t = ReportTriage.objects.get(report=a)
     assert (t.effective_priority, t.override_reason, t.override_by_id) == ("P1", "the child is known to us", user.id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tables_indexed_by_the_workers_come_back_as_the_migrations_made_them_with_statistics(settings) -> None:  # type: ignore[no-untyped-def]
+    """With worker processes, each full new table is indexed and analysed in a
+    worker's session, two at a time (bulkwrite.shadow_finish): the same indexes,
+    constraints and names as the migrations made, planner statistics on every
+    table at once, and nothing left behind when the rebuild fails meanwhile."""
+    _postgres_only()
+    from django.db import connection
+
+    from himaya.linking import rebuild as linking
+    from himaya.linking.models import ReportLink
+    from himaya.triage.rebuild import rebuild_all
+
+    tables = (*DERIVED, "triage_reporttriage")
+    a, b = _two_linked_reports()
+
+    def statistics() -> dict[str, int]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT tablename, count(*) FROM pg_stats WHERE tablename = ANY(%s) GROUP BY 1", [list(tables)])
+            return dict(cur.fetchall())
+
+    before = _schema(tables)
+    settings.HIMAYA_REBUILD_WORKERS = 2
+    chunk, linking.CHUNK = linking.CHUNK, 1
+    stages: list[str] = []
+    try:
+        rebuild_all(progress=lambda stage, n: stages.append(stage))
+        assert "indexing" in stages
+        assert _schema(tables) == before
+        assert set(statistics()) == set(tables)  # analysed: the planner knows the new tables at once
+        assert ReportLink.objects.filter(low=a, high=b, merges=True).exists()
+
+        def fail(stage: str, n: int) -> None:
+            if stage == "indexing":
+                raise RuntimeError("the disk is full")
+
+        with pytest.raises(RuntimeError):
+            rebuild_all(progress=fail)
+        assert _schema(tables) == before
+        assert ReportLink.objects.filter(low=a, high=b, merges=True).exists()
+    finally:
+        linking.CHUNK = chunk
