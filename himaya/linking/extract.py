@@ -105,7 +105,7 @@ def extract(rows: Iterable[RawIdentifier], *, region: str = "") -> list[Entry]:
     return list(out.values())
 
 
-@dataclass
+@dataclass(slots=True)  # a rebuild holds one per key, millions of them
 class KeyStats:
     reports: int = 0
     accounts: set[str] = field(default_factory=set)

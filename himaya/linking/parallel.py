@@ -43,19 +43,13 @@ def _worker_init() -> None:
             conn.connection = None
 
 
-def map_chunks(fn: Callable[[T], R], chunks: Iterable[T], *, workers: int, meanwhile: Callable[[], None] | None = None) -> Iterator[R]:
+def map_chunks(fn: Callable[[T], R], chunks: Iterable[T], *, workers: int) -> Iterator[R]:
     """fn over chunks, in order; fn and its results must pickle (a module-level
     function). Context set in module globals before the call reaches the
-    workers through fork. `meanwhile`: run here once the workers are forked (it
-    may drop what only they need) — without workers, after the last chunk."""
+    workers through fork."""
     if workers <= 1:
         yield from map(fn, chunks)
-        if meanwhile is not None:
-            meanwhile()
         return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers, initializer=_worker_init) as pool:
-        results = pool.imap(fn, chunks)
-        if meanwhile is not None:
-            meanwhile()
-        yield from results
+        yield from pool.imap(fn, chunks)

@@ -460,14 +460,7 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
             # the keys written first by the worker that takes them.
             _LINKING.update(tables=tables, kinds=kinds, stats=stats, weak_keys=weak_keys)
             jobs = [IdentifierEntry, ReportLink, IdentifierKey, *(along.models if along else ()), ReportLinkage]  # the largest first
-
-            def let_go() -> None:
-                # The workers have their own copies (forked): this process frees its
-                # tens of millions of objects meanwhile, not after the commit (6 s).
-                for held in (entries, located, extra, stats, kinds, weak_keys, root_of, unit_of, unit_cluster, sizes, previously, ids):
-                    held.clear()
-
-            for model in map_chunks(_finish_table, jobs, workers=workers, meanwhile=let_go):
+            for model in map_chunks(_finish_table, jobs, workers=workers):
                 tables.finished.add(model)
                 say("indexing", count)
             _LINKING.clear()
