@@ -208,7 +208,8 @@ class _Grade(NamedTuple):
 
 def _grade(kind: str, role: str, other_role: str) -> _Grade:
     x = identifier_strength(Shared(kind, "", role, other_role))
-    return _Grade(x, round(1.0 - (1.0 - x), 3), repr(round(x, 3)), previously_linked_entry(0, [{"kind": kind, "value": "", "strength": round(x, 3)}]) is not None)
+    previously = previously_linked_entry(0, [{"kind": kind, "value": "", "strength": round(x, 3)}]) is not None
+    return _Grade(x, round(1.0 - (1.0 - x), 3), repr(round(x, 3)), previously)
 
 
 def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]], int]:
