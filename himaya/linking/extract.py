@@ -112,8 +112,13 @@ class KeyStats:
     viral: bool = False
 
 
+WEAKENED_KINDS = frozenset({"ip", "file_hash", "url"})  # the only kinds key_weakness can call weak
+
+
 def key_weakness(kind: str, stats: KeyStats) -> str:
     """Weak because of what the index knows of the key across all reports."""
+    if kind not in WEAKENED_KINDS:
+        return ""
     if kind == "ip" and len(stats.accounts) > IP_SHARED_ACCOUNTS:
         return "shared_ip"
     if kind in ("file_hash", "url") and (stats.viral or stats.reports > POPULAR_REPORTS):

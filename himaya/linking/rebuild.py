@@ -25,7 +25,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from himaya.linking.extract import (
-    IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, Shared, extract, identifier_strength, key_weakness,
+    IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, WEAKENED_KINDS, Entry, KeyStats, Shared, extract, identifier_strength,
+    key_weakness,
 )
 from himaya.linking.bulkwrite import (
     JsonText, RebuiltTables, analyze, copy_json, copy_text, encode_json, rebuild_begin, rebuild_clear, rebuilt_tables, shadow_finish, swap_in,
@@ -384,7 +385,9 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         _CONTEXT.update(region=region, entries_table=tables.table(IdentifierEntry) if workers_write else None, along=along)
         for rows in map_chunks(_extract_chunk, _ranges(ids, CHUNK), workers=workers):
             for rid, es, j, prior, more in rows:
-                entries[rid] = es
+                # Kept for the linkage rows' notes; when the workers write the entries,
+                # only those that can be weak.
+                entries[rid] = es if not workers_write else [e for e in es if e[5] or e[0] in WEAKENED_KINDS]
                 located[rid] = (j, prior)
                 if along is not None and more is not None:
                     extra[rid] = more

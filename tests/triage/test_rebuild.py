@@ -78,10 +78,12 @@ def test_rebuild_in_worker_processes_gives_the_same_answer(settings) -> None:  #
     unit = unit_get_or_create(code="unit-a")
     for i in range(7):
         store(report_xml(incident_type=ENTICEMENT if i % 3 == 0 else "Child Sex Trafficking", recipient_age=12,
-                         suspect=Person(esp_id=f"w{i % 3}", emails=[f"p{i % 2}@example.com"], ips=[("192.0.2.9", i == 4)])),
+                         suspect=Person(esp_id=f"w{i % 5}", emails=[f"p{i % 2}@example.com"], ips=[("192.0.2.9", i == 4)])),
               unit=unit, files=[FileSpec(content=f"f{i % 2}".encode())])
     serial_link, serial_triage = linking_rebuild(), triage_rebuild()
     serial = snapshot()
+    # (Five accounts behind one address: "shared_ip", a note on each report that names it.)
+    assert {n["weak"] for notes in ReportLinkage.objects.values_list("notes", flat=True) for n in notes} == {"possible_proxy", "shared_ip"}
     settings.HIMAYA_REBUILD_WORKERS = 2
     chunk = (linking.CHUNK, triage.CHUNK)
     linking.CHUNK = triage.CHUNK = 2  # several chunks for two workers
