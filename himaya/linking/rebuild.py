@@ -8,10 +8,12 @@ it learns that.
 What depends on one report alone (its entries, its location, its
 priorCTReports) is computed by worker processes a range of ids at a time
 (parallel.py), which also write the entries; the parent builds the key
-statistics, the pairs and the clusters, and streams the other rows. On
-PostgreSQL everything is written into new copies of the tables, indexed when
-full and swapped in at the end (bulkwrite.rebuilt_tables): people reading links
-meanwhile see the old ones.
+statistics and the clusters; the workers, forked again, make the links (a share
+of the reports each), the linkage rows, and then each full table's indexes and
+statistics, two tables at a time. On PostgreSQL everything is written into new
+copies of the tables and swapped in at the end (bulkwrite.rebuilt_tables):
+people reading links meanwhile see the old ones. With one process (SQLite, few
+reports) the parent does it all, in the same order.
 """
 from __future__ import annotations
 
