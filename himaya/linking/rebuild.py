@@ -12,8 +12,8 @@ statistics and the clusters; the workers, forked again, make the links (a share
 of the reports each), the linkage rows, and then each full table's indexes and
 statistics, two tables at a time. On PostgreSQL everything is written into new
 copies of the tables and swapped in at the end (bulkwrite.rebuilt_tables):
-people reading links meanwhile see the old ones. With one process (SQLite, few
-reports) the parent does it all, in the same order.
+people reading links meanwhile see the old ones. With one process (SQLite, or
+fewer than 20 k reports) the parent does it all.
 """
 from __future__ import annotations
 
