@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -98,7 +98,7 @@ def report_xml(*, suspect: Person | None = None, incident_type: str = POSSESSION
     if suspect is not None:
         s.append(reported_xml(suspect))
     if recipient is not None or recipient_age is not None:
-        child = Person(**{**(recipient.__dict__ if recipient else {}), "age": recipient_age if recipient_age is not None else recipient and recipient.age})
+        child = replace(recipient or Person(), **({"age": recipient_age} if recipient_age is not None else {}))
         esp_id = f"<espIdentifier>{escape(child.esp_id)}</espIdentifier>" if child.esp_id else ""
         s.append(f"<intendedRecipient><intendedRecipientPerson>{_person_xml(child)}</intendedRecipientPerson>{esp_id}</intendedRecipient>")
     if victim_age is not None:

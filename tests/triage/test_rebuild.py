@@ -37,9 +37,9 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     store(report_xml(suspect=Person(esp_id="c", ips=[("192.0.2.77", False)])), unit=unit, files=[FileSpec(content=b"f1")])
     store(report_xml(suspect=Person(esp_id="d", ips=[("192.0.2.77", False)])), unit=unit, files=[FileSpec(content=b"f1")])
     r = store(report_xml(batched=True, suspect=Person(esp_id="e")), unit=unit, files=[FileSpec(annotations=("viral",))])
-    # The same child's account as intended recipient twice (0.95 × 0.7, a link that does not merge), once with
-    # a suspect's address too (two identifiers, one of them strong: merged, "previously reported"), and named
-    # by a suspect as his own (reported × recipient).
+    # The same child's account as intended recipient twice (0.95 × 0.7 = 0.665: a link that does not merge), one
+    # of the two reports also naming an earlier suspect's address (merged, "previously reported"), and the
+    # child's account named by a suspect as his own (reported × recipient).
     child = Person(esp_id="child-1")
     store(report_xml(recipient=child, suspect=Person(esp_id="f")), unit=unit)
     store(report_xml(recipient=child, suspect=Person(esp_id="g", emails=["s@example.com"])), unit=unit)
