@@ -43,6 +43,9 @@ from himaya.triage import rebuild as triage  # noqa: E402
 along = triage.TriageAlong()
 along.setting = triage._setting(media_status=True)
 linking._CONTEXT.update(region=home_country(), entries_table=None, along=along)
+# Two chunks from the middle of a 1 M database (ids from 300,001 and from 500,001).
+if linking.Report.objects.filter(id__gt=500_000 + args.reports).count() == 0:
+    sys.exit(f"{args.database_url} holds fewer than {500_000 + args.reports} reports: load one with bench_triage.py --keep")
 linking._extract_chunk((300_001, 300_000 + args.reports))  # warm-up: imports, compiled patterns, caches
 if args.measure:
     out = linking._extract_chunk((500_001, 500_000 + args.reports))

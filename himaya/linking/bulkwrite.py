@@ -265,7 +265,7 @@ def shadow_finish(tables: RebuiltTables, model: type[models.Model]) -> None:
         cur.execute(f"ANALYZE {connection.ops.quote_name(shadow)}")
 
 
-def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = MAINTENANCE_WORK_MEM) -> None:
+def swap_in(tables: RebuiltTables) -> None:
     """In the rebuild's transaction, after the last row: each shadow gets its
     table's indexes and constraints (built now, from full tables, unless
     `shadow_finish` built them) and takes the table's place and names. PostgreSQL
@@ -274,7 +274,7 @@ def swap_in(tables: RebuiltTables, *, maintenance_work_mem: str = MAINTENANCE_WO
         return
     q = connection.ops.quote_name
     with connection.cursor() as cur:
-        cur.execute(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'")  # sorts in memory, not on disk
+        cur.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
         renames: list[tuple[str, str]] = []
         for model in tables.models:
             table, shadow = model._meta.db_table, tables.table(model)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import socket
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
