@@ -19,6 +19,9 @@ class Unit(models.Model):
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, default="PS")
     is_intake = models.BooleanField(_("receives provider reports by default"), default=False)
+    # The unit whose supervisors keep what every unit shares: the hash lists and the
+    # triage rule set (himaya.accounts.permissions, Scope.NATIONAL).
+    is_national = models.BooleanField(_("keeps the national hash lists and triage rules"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

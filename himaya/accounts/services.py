@@ -28,7 +28,8 @@ def unit_get_or_create(*, code: str | None = None) -> Unit:
         code = INTAKE_UNIT_CODE
     unit, created = Unit.objects.get_or_create(
         code=code,
-        defaults=dict(name=code.replace("-", " ").title(), country=settings.HIMAYA_COUNTRY, is_intake=code == INTAKE_UNIT_CODE),
+        defaults=dict(name=code.replace("-", " ").title(), country=settings.HIMAYA_COUNTRY, is_intake=code == INTAKE_UNIT_CODE,
+                      is_national=code == INTAKE_UNIT_CODE),
     )
     if created:
         audit_record(actor=None, action="unit.created", target=unit, unit_id=unit.id, data={"code": code})
