@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import lzma
 import re
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -42,7 +44,7 @@ MAX_COMPRESSION_RATIO = 200
 
 
 class ImportProblem(Exception):
-    pass
+    label = ""  # the report folder it concerns, when a scan finds it
 
 
 # ---------------------------------------------------------------- export
@@ -128,21 +130,65 @@ def _read_capped(fh: BinaryIO, cap: int) -> bytes:
     return data
 
 
-def _scan_folder(root: Path) -> Iterator[SourceReport]:
-    report_files = [root / REPORT_NAME] if (root / REPORT_NAME).is_file() else sorted(root.rglob(REPORT_NAME))
+def _plain(path: Path, root: Path) -> Path:
+    """A regular file or folder inside the package, never a link: a symlink could
+    point at the keys (HIMAYA_HOME/keys) and carry them out as evidence."""
+    if path.is_symlink():
+        raise ImportProblem(f"{path}: a symbolic link; packages may hold only plain files and folders")
+    try:
+        path.resolve(strict=True).relative_to(root)
+    except (ValueError, OSError):
+        raise ImportProblem(f"{path}: outside the package") from None
+    return path
+
+
+def _scan_folder(root: Path) -> Iterator[SourceReport | ImportProblem]:
+    if root.is_symlink():
+        yield ImportProblem(f"{root}: a symbolic link; name the package itself")
+        return
+    real_root = root.resolve()
+    for linked in sorted(p for p in root.rglob("*") if p.is_symlink() and p.is_dir()):
+        problem = ImportProblem(f"{linked}: a symbolic link to a folder; not followed, nothing in it imported")
+        problem.label = str(linked)
+        yield problem
+    report_files = [root / REPORT_NAME] if (root / REPORT_NAME).exists() else sorted(root.rglob(REPORT_NAME))
     for rx in report_files:
         folder = rx.parent
-        src = SourceReport(label=str(folder), folder_name=folder.name,
-                           read_report=lambda rx=rx: _read_capped(open(rx, "rb"), settings.HIMAYA_MAX_XML_BYTES))
-        files_dir = folder / "files"
-        if files_dir.is_dir():
-            for fdir in sorted(p for p in files_dir.iterdir() if p.is_dir()):
-                content = [p for p in sorted(fdir.iterdir()) if p.is_file() and p.name != DETAILS_NAME]
-                details = fdir / DETAILS_NAME
-                sf = SourceFile(content[0].name, content[0].stat().st_size, lambda p=content[0]: open(p, "rb")) if content else None
-                rd = (lambda d=details: _read_capped(open(d, "rb"), settings.HIMAYA_MAX_XML_BYTES)) if details.is_file() else None
-                src.files[fdir.name] = (sf, rd)
+        try:
+            for part in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
+                _plain(root / part, real_root)
+            _plain(rx, real_root)
+            src = SourceReport(label=str(folder), folder_name=folder.name,
+                               read_report=lambda rx=rx: _read_capped(open(rx, "rb"), settings.HIMAYA_MAX_XML_BYTES))
+            files_dir = folder / "files"
+            if files_dir.exists() or files_dir.is_symlink():
+                _plain(files_dir, real_root)
+                for fdir in sorted(files_dir.iterdir()):
+                    _plain(fdir, real_root)
+                    if not fdir.is_dir():
+                        continue
+                    members = [_plain(p, real_root) for p in sorted(fdir.iterdir())]
+                    content = [p for p in members if p.is_file() and p.name != DETAILS_NAME]
+                    details = fdir / DETAILS_NAME
+                    sf = SourceFile(content[0].name, content[0].stat().st_size, lambda p=content[0]: open(p, "rb")) if content else None
+                    rd = (lambda d=details: _read_capped(open(d, "rb"), settings.HIMAYA_MAX_XML_BYTES)) if details.is_file() else None
+                    src.files[fdir.name] = (sf, rd)
+        except ImportProblem as problem:
+            problem.label = str(folder)
+            yield problem
+            continue
         yield src
+
+
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def _zip_member_readable(info: zipfile.ZipInfo) -> None:
+    if info.flag_bits & 0x1:
+        raise ImportProblem(f"{info.filename}: encrypted in the zip; packages must not be password-protected")
+    if info.compress_type not in _ZIP_METHODS:
+        raise ImportProblem(f"{info.filename}: compression method {info.compress_type} is not supported "
+                            f"(use {', '.join(_ZIP_METHODS.values())})")
 
 
 def _zip_member_ok(info: zipfile.ZipInfo) -> None:
@@ -163,7 +209,10 @@ class _CappedReader(io.RawIOBase):
         return True
 
     def read(self, n: int = -1) -> bytes:
-        data = self._fh.read(n if n >= 0 else 1024 * 1024)
+        try:
+            data = self._fh.read(n if n >= 0 else 1024 * 1024)
+        except (zlib.error, EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError) as exc:
+            raise ImportProblem(f"a zip member is damaged: {exc}") from None
         self._left -= len(data)
         if self._left < 0:
             raise ImportProblem("a zip member inflates beyond its declared size")
@@ -177,7 +226,13 @@ def _scan_zip(path: Path) -> Iterator[SourceReport]:
         _zip_member_ok(info)
 
     def opener(info: zipfile.ZipInfo) -> Callable[[], BinaryIO]:
-        return lambda: _CappedReader(zf.open(info), info.file_size)  # type: ignore[return-value]
+        def open_member() -> BinaryIO:
+            _zip_member_readable(info)
+            try:
+                return _CappedReader(zf.open(info), info.file_size)  # type: ignore[return-value]
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error) as exc:
+                raise ImportProblem(f"{info.filename}: cannot be read from the zip: {exc}") from None
+        return open_member
 
     def reader(info: zipfile.ZipInfo) -> Callable[[], bytes]:
         return lambda: _read_capped(opener(info)(), settings.HIMAYA_MAX_XML_BYTES)
@@ -200,7 +255,7 @@ def _scan_zip(path: Path) -> Iterator[SourceReport]:
         yield src
 
 
-def scan(path: Path) -> Iterator[SourceReport]:
+def scan(path: Path) -> Iterator[SourceReport | ImportProblem]:
     if path.is_dir():
         yield from _scan_folder(path)
     elif zipfile.is_zipfile(path):
@@ -303,7 +358,11 @@ def import_paths(*, paths: list[Path], unit: Unit, actor: object, progress: Call
     sources: list[SourceReport] = []
     for path in paths:
         try:
-            sources.extend(scan(path))
+            for found in scan(path):
+                if isinstance(found, ImportProblem):
+                    summary.failed.append({"path": found.label, "error": str(found)})
+                else:
+                    sources.append(found)
         except (ImportProblem, OSError, zipfile.BadZipFile) as exc:
             summary.failed.append({"path": str(path), "error": str(exc)})
     if on_total:

@@ -107,7 +107,10 @@ def _vics_media(item: dict[str, Any], where: str, scheme: str) -> Iterator[Parse
     )
     # Other scalar fields (MediaSize, IsPrecategorized, DateUpdated, Tags...) are kept as received.
     common["extra"] = {k: v for k, v in item.items() if k not in _MAPPED and isinstance(v, (str, int, float, bool)) and len(str(v)) <= 500}
-    sources = [item] + [f for f in item.get("MediaFiles", []) or [] if isinstance(f, dict)]
+    media_files = item.get("MediaFiles") or []
+    if not isinstance(media_files, list):
+        raise ListFormatError(gettext_noop("MediaFiles must be a list"), where=f"{where}.MediaFiles")
+    sources = [item] + [f for f in media_files if isinstance(f, dict)]
     found = 0
     for n, source in enumerate(sources):
         at = where if n == 0 else f"{where}.MediaFiles[{n - 1}]"
@@ -129,6 +132,8 @@ def parse_vics(data: bytes, *, scheme: str = "projectvic") -> tuple[str, list[Pa
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ListFormatError(gettext_noop("not VICS JSON: {error}"), error=str(exc)) from exc
+    except RecursionError:
+        raise ListFormatError(gettext_noop("not VICS JSON: nested too deeply")) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
         raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
     version = "2.0" if "@odata.context" in doc else "1.3"
@@ -156,14 +161,22 @@ def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
     except UnicodeDecodeError as exc:
         raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), error=str(exc)) from exc
     reader = csv.DictReader(io.StringIO(text))
-    columns = {c.strip().lower(): c for c in reader.fieldnames or []}
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ListFormatError(gettext_noop("not readable as CSV: {error}"), line=1, error=str(exc)) from None
+    columns = {c.strip().lower(): c for c in fieldnames}
     algorithms = [a for a in ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna") if a in columns]
     if not algorithms:
         raise ListFormatError(gettext_noop("CSV needs a header with at least one of md5, sha1, sha256, pdq, vpdq, photodna"))
     if "vpdq" in algorithms and "media_id" not in columns:
         raise ListFormatError(gettext_noop("vpdq frame hashes need a media_id column naming the video they belong to"))
     entries: list[ParsedEntry] = []
-    for n, row in enumerate(reader, start=2):
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ListFormatError(gettext_noop("not readable as CSV: {error}"), line=reader.line_num, error=str(exc)) from None
+    for n, row in enumerate(rows, start=2):
         get = lambda key: (row.get(columns[key]) or "").strip() if key in columns else ""  # noqa: E731
         common = dict(
             media_id=get("media_id")[:100],
