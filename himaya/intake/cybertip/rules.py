@@ -384,7 +384,8 @@ def _check_phone(checker: _Checker, node: Node, path: str) -> None:
     calling_code = node.attrs.get("countryCallingCode")
     if calling_code is not None and not re.fullmatch(r"\+[0-9]{1,3}", calling_code):
         checker.add(f"{path}/@countryCallingCode", r"must conform to the regular expression \+[0-9]{1,3}")
-    elif calling_code and text.strip().startswith(calling_code):
+    elif calling_code and text.strip().lstrip("+( ").startswith(calling_code[1:]):
+        # Written with or without the "+": "+970 599…" and "970599…" both repeat the code.
         checker.add(path, f"must not start with the country calling code {calling_code}")
     extension = node.attrs.get("extension")
     if extension is not None and not re.fullmatch(r"[0-9]+", extension):

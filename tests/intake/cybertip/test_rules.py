@@ -99,6 +99,8 @@ REPORT_CASES = [
     # phones
     ('<phone type="Home">0599000000</phone>', f'<phone type="Home">{"5" * 51}</phone>', f"{SUSPECT}/phone[1]", "max length is 50"),
     ('<phone countryCallingCode="+1">5550100</phone>', '<phone countryCallingCode="+1">+1 5550100</phone>', "/report/reporter/reportingPerson/phone[1]", "must not start with the country calling code"),
+    ('countryCallingCode="+970" extension="12">599123456<', 'countryCallingCode="+970" extension="12">970599123456<', "/report/internetDetails[6]/cellPhoneIncident/phoneNumber", "must not start with the country calling code"),
+    ('<phone countryCallingCode="+1">5550100</phone>', '<phone countryCallingCode="+1">(1) 5550100</phone>', "/report/reporter/reportingPerson/phone[1]", "must not start with the country calling code"),
     ('extension="12"', 'extension="12345678901"', "/report/internetDetails[6]/cellPhoneIncident/phoneNumber/@extension", "max length is 10"),
     ('verified="true" verificationDate="2024-01-01T00:00:00Z" countryCallingCode', 'verified="false" verificationDate="2024-01-01T00:00:00Z" countryCallingCode', "/report/internetDetails[6]/cellPhoneIncident/phoneNumber/@verified", "must be true when verificationDate"),
     ('verified="true" verificationDate="2024-01-01T00:00:00Z" countryCallingCode', 'verificationDate="2024-01-01T00:00:00Z" countryCallingCode', "/report/internetDetails[6]/cellPhoneIncident/phoneNumber/@verified", "must be true when verificationDate"),
