@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Kind
 from himaya.core.fields import EncryptedBinaryField, EncryptedJSONField, EncryptedTextField
 
 
@@ -23,12 +24,16 @@ class ReportStatus(models.TextChoices):
 
 
 class ReportSource(models.TextChoices):
-    API = "api", _("Provider API")
+    API = "provider", _("Provider API")  # SPEC §4.3's name for it
     IMPORT = "import", _("Bulk import")
     PORTAL = "portal", _("Public portal")
+    PARTNER = "partner", _("Partner unit")
 
 
 class Report(models.Model):
+    PERMISSION_KIND = Kind.REPORT
+    UNIT_PATH = "unit"
+
     id = models.BigAutoField(primary_key=True)  # the report ID given at intake
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="reports")
     reporter = models.ForeignKey("accounts.Reporter", on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
@@ -71,6 +76,9 @@ class Report(models.Model):
 
 
 class ReportFile(models.Model):
+    PERMISSION_KIND = Kind.MEDIA
+    UNIT_PATH = "report__unit"
+
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="files")
     file_id = models.CharField(max_length=32, unique=True)
     position = models.PositiveIntegerField()

@@ -41,7 +41,7 @@ def test_token_from_the_command_line_reads_a_report_with_its_files(finished_repo
     listing = client.get("/api/v1/reports/").json()
     assert listing["count"] == 1 and listing["results"][0]["id"] == rid
     detail = client.get(f"/api/v1/reports/{rid}/").json()
-    assert detail["id"] == rid and detail["status"] == "finished"
+    assert detail["id"] == rid and detail["status"] == "finished" and detail["source"] == "provider"  # SPEC §4.3's names
     f = detail["files"][0]
     assert (f["file_id"], f["md5"], f["sha256"]) == (fid, hashlib.md5(image_bytes).hexdigest(), hashlib.sha256(image_bytes).hexdigest())
     assert f["status"] == "pending" and f["matches"] == []
