@@ -1,5 +1,11 @@
+import hmac
+
+from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from himaya.core.operations import metrics_text, readiness
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -10,3 +16,23 @@ def health(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "ok"})
     except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
+
+
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness for a load balancer: the database, the queue and the storage answer (503 if one does not)."""
+    checks = readiness()
+    ok = all(c.ok for c in checks)
+    return JsonResponse({"status": "ready" if ok else "not ready", "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}},
+                        status=200 if ok else 503)
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text, behind its own bearer token (HIMAYA_METRICS_TOKEN), not a staff login."""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), settings.HIMAYA_METRICS_TOKEN.encode()):
+        response = HttpResponse("metrics need the bearer token of HIMAYA_METRICS_TOKEN\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="himaya-metrics"'
+        return response
+    return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -17,7 +17,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from himaya.accounts.models import Reporter
-from himaya.accounts.services import reporter_authenticate
+from himaya.accounts.services import AuthThrottled, reporter_authenticate
+from himaya.accounts.throttle import client_address
 from himaya.core.storage import FileTooLarge
 from himaya.intake import services
 from himaya.intake.cybertip import XSD_PATH, report_done_response, report_response, status_response
@@ -69,14 +70,36 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
+def _throttled(exc: AuthThrottled, *, done: bool = False) -> HttpResponse:
+    """Too many failed authentications for the name or from the address: the documented
+    answer for bad authentication (2000), with HTTP 429 and when to come back."""
+    import math
+
+    from django.utils import timezone
+
+    response = _error(IntakeError(2000, "too many failed authentications; try again later"), done=done)
+    response.status_code = 429
+    del response["WWW-Authenticate"]
+    response["Retry-After"] = str(max(1, math.ceil((exc.until - timezone.now()).total_seconds())))
+    return response
+
+
+def _authenticate(request: HttpRequest) -> Reporter | None:
+    """The reporter for the request's HTTP Basic credentials (None for missing or wrong
+    ones, which count toward the lockout of the name and the address)."""
+    credentials = _basic_credentials(request)
+    if not credentials:
+        return None
+    return reporter_authenticate(username=credentials[0], password=credentials[1], address=client_address(request))
+
+
 def provider_endpoint(*, methods: tuple[str, ...], done: bool = False) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                credentials = _basic_credentials(request)
-                reporter = reporter_authenticate(username=credentials[0], password=credentials[1]) if credentials else None
+                reporter = _authenticate(request)
                 if reporter is None:
                     raise IntakeError(2000)
                 if request.method not in methods:
@@ -84,6 +107,8 @@ def provider_endpoint(*, methods: tuple[str, ...], done: bool = False) -> Callab
                 return view(request, reporter, *args, **kwargs)
             except IntakeError as exc:
                 return _error(exc, done=done)
+            except AuthThrottled as exc:
+                return _throttled(exc, done=done)
             except Exception:
                 log.exception("provider API fault")
                 return _error(IntakeError(1000), done=done)
@@ -126,9 +151,11 @@ def status(request: HttpRequest, reporter: Reporter) -> HttpResponse:
 @csrf_exempt
 def xsd(request: HttpRequest) -> HttpResponse:
     # Authentication is required on every endpoint (documentation §2).
-    credentials = _basic_credentials(request)
-    if not credentials or reporter_authenticate(username=credentials[0], password=credentials[1]) is None:
-        return _error(IntakeError(2000))
+    try:
+        if _authenticate(request) is None:
+            return _error(IntakeError(2000))
+    except AuthThrottled as exc:
+        return _throttled(exc)
     response = FileResponse(open(XSD_PATH, "rb"), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="cybertipline-report.xsd"'
     return response
@@ -149,7 +176,10 @@ def upload(request: HttpRequest, reporter: Reporter) -> HttpResponse:
         report_id = request.POST.get("id") or request.GET.get("id")
     except FileTooLarge as exc:
         raise IntakeError(4200, str(exc)) from None
-    except (MultiPartParserError, OSError) as exc:
+    except MultiPartParserError as exc:
+        # The client's body is not valid multipart (no boundary, broken framing): its error, not ours.
+        raise IntakeError(4000, f"the upload is not valid multipart/form-data: {exc}") from None
+    except OSError as exc:
         raise IntakeError(1110, f"the upload could not be read: {exc}") from None
     uploads = [f for f in files.values() if isinstance(f, StoredUpload)]
     try:
