@@ -32,20 +32,20 @@ class Unit(models.Model):
 
 
 class User(AbstractUser):
+    PERMISSION_KIND = "user"  # himaya.accounts.permissions.Kind.USER
+    UNIT_PATH = "unit"
+
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("unit"))
     roles = models.JSONField(_("roles"), default=list, blank=True)
 
-    def has_role(self, *roles: str) -> bool:
-        return self.is_superuser or any(r in self.roles for r in roles)
-
-    def may_triage(self) -> bool:
-        """Who changes what the unit works on first: tiers, reviews, and which
-        linked reports are one person (triage overrides, link separations)."""
-        return self.has_role(Role.INTAKE_ANALYST, Role.SUPERVISOR)
+    # Who may do what is not decided here: himaya.accounts.permissions (the one table).
 
 
 class Reporter(models.Model):
     """A platform's machine account on the provider API (SPEC §4.1); not a staff login."""
+
+    PERMISSION_KIND = "reporter"  # himaya.accounts.permissions.Kind.REPORTER
+    UNIT_PATH = "unit"
 
     username = models.CharField(_("username"), max_length=150, unique=True)
     password = models.CharField(max_length=256)
@@ -55,3 +55,66 @@ class Reporter(models.Model):
 
     def __str__(self) -> str:
         return self.username
+
+
+class AuthFailure(models.Model):
+    """Failed authentications counted per key, and the lock they lead to (SPEC §3.10).
+
+    One row per (scope, key): an account name on the login, an address on the
+    login, the API or the provider API, a provider's reporter name. Written only
+    when something fails (and cleared on an unlock or, for an account, a complete
+    login), so a successful request reads at most one indexed row.
+    See himaya.accounts.throttle.
+    """
+
+    class Scope(models.TextChoices):
+        USER = "user", _("staff account")
+        ADDRESS = "address", _("address (login)")
+        API_ADDRESS = "api_address", _("address (API tokens)")
+        REPORTER = "reporter", _("provider account")
+        PROVIDER_ADDRESS = "provider_address", _("address (provider API)")
+
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    key = models.CharField(max_length=200)
+    failures = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="authfailure_scope_key")]
+        indexes = [models.Index(fields=["locked_until"], name="authfailure_locked")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"
+
+
+class ApiToken(models.Model):
+    """A personal token for /api/v1/ (SPEC §3.10). Only a SHA-256 of the token is
+    kept: the token is shown once, when made. It expires, and can be revoked."""
+
+    PERMISSION_KIND = "api_token"  # himaya.accounts.permissions.Kind.API_TOKEN, Scope.OWNER
+    UNIT_PATH = "user__unit"
+    OWNER_PATH = "user"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("begins with"), max_length=12)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        from django.utils import timezone
+
+        return self.revoked_at is None and self.expires_at > timezone.now()

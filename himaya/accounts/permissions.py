@@ -201,6 +201,16 @@ SCOPE: dict[Kind, Scope] = {kind: Scope.UNIT for kind in Kind} | {
 NATIONAL_CHANGES = frozenset({Action.CREATE, Action.CHANGE, Action.MANAGE})
 
 
+class Operator(str):
+    """Whoever runs a `himaya` command on the server. The operator acts for the
+    installation (they hold the database and the keys anyway): the table does not
+    restrict them, and the audit log records them by this name (`cli`). Services
+    that change things take `actor: User | Operator`; only commands pass one."""
+
+
+OPERATOR = Operator("cli")
+
+
 def roles_of(user: Any) -> frozenset[Role]:
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return frozenset()
@@ -212,6 +222,8 @@ def roles_of(user: Any) -> frozenset[Role]:
 def allowed(user: Any, action: Action | str, kind: Kind | str) -> bool:
     """May the user's roles do this to objects of this kind (of their own unit)?"""
     action, kind = Action(action), Kind(kind)
+    if isinstance(user, Operator):
+        return True
     if not roles_of(user) & TABLE[kind].get(action, frozenset()):
         return False
     if SCOPE[kind] is Scope.NATIONAL and action in NATIONAL_CHANGES:
@@ -230,22 +242,30 @@ def restrict(queryset: QuerySet[Any], user: Any, action: Action | str = Action.V
     """The objects of `queryset` the user may do `action` to: none at all when the
     role may not, else those of the user's unit (all, for a national kind; the
     user's own, or the unit's for a manager, for an owner kind)."""
+    if not allowed(user, action, _kind_of(queryset.model)):
+        return queryset.none()
+    return _in_scope(queryset, user)
+
+
+def _in_scope(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """The unit part alone: the objects that exist for this user, whatever the role."""
     model = queryset.model
     kind = _kind_of(model)
-    if not allowed(user, action, kind):
-        return queryset.none()
     scope = SCOPE[kind]
-    if scope is Scope.NATIONAL:
+    if scope is Scope.NATIONAL or isinstance(user, Operator):
         return queryset
     path = getattr(model, "UNIT_PATH", None)
+    unit_id = getattr(user, "unit_id", None)
+    if unit_id is None:
+        return queryset.none()
     if scope is Scope.OWNER:
         owner = getattr(model, "OWNER_PATH", "user")
         if allowed(user, Action.MANAGE, kind) and path:
-            return queryset.filter(**{path: user.unit_id})
+            return queryset.filter(**{path: unit_id})
         return queryset.filter(**{owner: user.pk})
     if path is None:
         raise ImproperlyConfigured(f"{model._meta.label} has no UNIT_PATH")
-    return queryset.filter(**{path: user.unit_id})
+    return queryset.filter(**{path: unit_id})
 
 
 def unit_of(obj: Model) -> int | None:
@@ -266,6 +286,8 @@ def check(user: Any, action: Action | str, kind: Kind | str, obj: Model | None =
     """Raise unless allowed: Http404 for an object of another unit (it does not exist
     for this user, whatever the role), PermissionDenied (403) for a role that may not."""
     kind = Kind(kind)
+    if isinstance(user, Operator):
+        return
     if obj is not None and SCOPE[kind] is Scope.UNIT:
         if getattr(user, "unit_id", None) is None or unit_of(obj) != user.unit_id:
             raise Http404("not found")
@@ -274,15 +296,16 @@ def check(user: Any, action: Action | str, kind: Kind | str, obj: Model | None =
 
 
 def get_for(queryset: QuerySet[Any], user: Any, action: Action | str = Action.VIEW, **lookup: Any) -> Any:
-    """One object the user may see, else 404; then 403 if the role may not do `action`.
+    """One object of the user's unit, else 404 whatever the role; then 403 if the
+    role may not see it or do `action`.
 
-    The order matters: a user must not learn from a 403 that another unit's object exists."""
+    The order matters: a user must not learn from a 403 that another unit's object
+    exists, so the unit decides first (as `check` does)."""
     kind = _kind_of(queryset.model)
-    if not allowed(user, Action.VIEW, kind):
-        raise PermissionDenied(f"view {kind}")
-    obj = restrict(queryset, user, Action.VIEW).filter(**lookup).first()
+    obj = _in_scope(queryset, user).filter(**lookup).first()
     if obj is None:
         raise Http404("not found")
-    if not allowed(user, action, kind):
-        raise PermissionDenied(f"{action} {kind}")
+    for needed in {Action.VIEW, Action(action)}:
+        if not allowed(user, needed, kind):
+            raise PermissionDenied(f"{needed} {kind}")
     return obj

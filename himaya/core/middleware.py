@@ -1,17 +1,13 @@
-"""Request IDs (CyberTipline documentation §7.5) and security headers (SPEC §3.10)."""
+"""Request IDs (CyberTipline documentation §7.5), security headers and the second
+factor's gate (SPEC §3.10). The Content-Security-Policy itself comes from django-csp
+(settings.CONTENT_SECURITY_POLICY)."""
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-
-# No CDN, no inline script: everything the UI needs is served from /static/.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 
 
 class RequestIdMiddleware:
@@ -31,7 +27,6 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
@@ -90,3 +85,44 @@ class ProviderApiShortcut:
             match = resolve(request.path_info)
             return match.func(request, *match.args, **match.kwargs)
         return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """Until the second factor is verified, a logged-in session reaches only the
+    enrolment and verification pages, logout and the language switch (SPEC §3.10).
+
+    Runs after django_otp's OTPMiddleware (`request.user.is_verified()`). Pages
+    redirect to the verification (or, for a user without a device, the enrolment)
+    page. /api/ is left to its authentication classes: a session counts there only
+    once verified, and an API token is its own factor (himaya.accounts.authentication).
+    The provider API, the portal, health, readiness, metrics (its own bearer token)
+    and static files need no staff login.
+    """
+
+    OPEN_URL_NAMES = frozenset({"accounts:login", "accounts:logout", "accounts:enrol", "accounts:verify", "set_language",
+                                "health", "ready", "metrics"})
+    OPEN_PREFIXES = ("/api/", "/ispws/", "/portal/", "/static/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_verified():
+            return None
+        if request.path_info.startswith(self.OPEN_PREFIXES):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in self.OPEN_URL_NAMES:
+            return None
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.http import urlencode
+        from django_otp import user_has_device
+
+        target = "accounts:verify" if user_has_device(user, confirmed=True) else "accounts:enrol"
+        query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+        return redirect(f"{reverse(target)}?{query}" if query else reverse(target))
