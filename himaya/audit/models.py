@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Kind
+
 
 class AuditEvent(models.Model):
     """Append-only and hash-chained.
@@ -11,7 +13,14 @@ class AuditEvent(models.Model):
     chain in order: `seq` is the chain position and `hash` covers the content hash
     and the previous link, so removing, inserting or altering a sealed event breaks
     the chain.
+
+    An event belongs to the unit it names (`unit_id`); an event of no unit (the
+    system's: hashing, hash lists, rebuilds) is shown to the national unit only
+    (himaya.audit.selectors).
     """
+
+    PERMISSION_KIND = Kind.AUDIT_EVENT
+    UNIT_PATH = "unit_id"
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(db_index=True)
@@ -29,7 +38,12 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name = _("audit event")
-        indexes = [models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed")]
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed"),
+            # The audit page: a unit's events newest first, and one person's.
+            models.Index(fields=["unit_id", "-id"], name="audit_unit_newest"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_newest"),
+        ]
 
 
 class AuditSeal(models.Model):
@@ -39,3 +53,18 @@ class AuditSeal(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     sealed_at = models.DateTimeField(null=True, blank=True)
+
+
+class AuditVerification(models.Model):
+    """The outcome of one check of the whole chain (`himaya audit verify`, or the
+    audit page's button): the page shows the latest."""
+
+    at = models.DateTimeField()
+    by = models.CharField(max_length=200)  # the audit log's actor label
+    events = models.BigIntegerField()
+    sealed_through = models.BigIntegerField(default=0)
+    intact = models.BooleanField()
+    problems = models.JSONField(default=list, blank=True)  # [{"event": id, "reason": text}], the first 100
+
+    class Meta:
+        ordering = ["-id"]

@@ -18,7 +18,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from himaya.audit.models import AuditEvent, AuditSeal
+from himaya.audit.catalogue import AuditAction
+from himaya.audit.models import AuditEvent, AuditSeal, AuditVerification
 
 GENESIS = "0" * 64
 
@@ -47,12 +48,17 @@ def actor_label(actor: Any) -> str:
     return f"user:{actor.get_username()}"
 
 
-def audit_record(*, actor: Any, action: str, target: Any = None, target_type: str = "", target_id: str | int = "", unit_id: int | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
+def audit_record(*, actor: Any, action: AuditAction, target: Any = None, target_type: str = "", target_id: str | int = "", unit_id: int | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
+    """Record one event. Call it from an app's `events.py` (one typed function per
+    event type), inside the transaction of the change it records."""
+    if not isinstance(action, AuditAction):
+        # A free string would be an event type nobody can filter, render or translate.
+        raise TypeError(f"audit_record takes a member of himaya.audit.catalogue.AuditAction, not {action!r}")
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or target.pk
     data = json.loads(json.dumps(data or {}, default=str))
-    fields = dict(at=timezone.now(), actor=actor_label(actor), action=action, target_type=target_type, target_id=str(target_id), unit_id=unit_id, data=data)
+    fields = dict(at=timezone.now(), actor=actor_label(actor), action=action.value, target_type=target_type, target_id=str(target_id), unit_id=unit_id, data=data)
     return AuditEvent.objects.create(content_hash=_content_digest(**fields), **fields)
 
 
@@ -104,3 +110,26 @@ def audit_verify() -> tuple[int, list[ChainBreak]]:
     if head is not None and head.last_seq != expected_seq - 1:
         breaks.append(ChainBreak(0, f"the chain ends at {expected_seq - 1} but its head says {head.last_seq} (events were removed from the end)"))
     return count, breaks
+
+
+def audit_verify_record(*, actor: Any) -> AuditVerification:
+    """Check the whole chain and keep the outcome (shown on the audit page); the check
+    itself is an event."""
+    count, breaks = audit_verify()
+    head = AuditSeal.objects.filter(id=1).first()
+    with transaction.atomic():
+        outcome = AuditVerification.objects.create(
+            at=timezone.now(), by=actor_label(actor)[:200], events=count, sealed_through=head.last_seq if head else 0,
+            intact=not breaks, problems=[{"event": b.event_id, "reason": b.reason} for b in breaks[:100]],
+        )
+        # A person's check belongs to their unit (the command line's to the national unit).
+        audit_record(actor=actor, action=AuditAction.AUDIT_VERIFIED, unit_id=getattr(actor, "unit_id", None),
+                     data={"intact": not breaks, "events": count, "problems": len(breaks)})
+    outcome.breaks = breaks  # type: ignore[attr-defined]
+    return outcome
+
+
+def audit_export_record(*, actor: Any, unit_id: int | None, filters: dict[str, Any], count: int) -> AuditEvent:
+    """A person took the (filtered) audit log out as CSV."""
+    with transaction.atomic():
+        return audit_record(actor=actor, action=AuditAction.AUDIT_EXPORTED, unit_id=unit_id, data={"filters": filters, "count": count})

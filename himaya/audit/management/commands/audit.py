@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from himaya.audit.services import audit_verify
+from himaya.audit.services import audit_verify_record
 
 
 class Command(BaseCommand):
@@ -13,10 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["verify"])
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
-        count, breaks = audit_verify()
-        for b in breaks:
+        outcome = audit_verify_record(actor="command:audit")
+        for b in outcome.breaks:  # type: ignore[attr-defined]
             self.stderr.write(f"event {b.event_id}: {b.reason}")
-        if breaks:
-            self.stderr.write(f"audit chain BROKEN: {len(breaks)} problem(s) in {count} events")
+        if not outcome.intact:
+            self.stderr.write(f"audit chain BROKEN: {len(outcome.breaks)} problem(s) in {outcome.events} events")  # type: ignore[attr-defined]
             sys.exit(1)
-        self.stdout.write(f"audit chain intact: {count} events")
+        self.stdout.write(f"audit chain intact: {outcome.events} events")
