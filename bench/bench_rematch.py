@@ -187,6 +187,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from himaya.accounts.permissions import Operator
     from himaya.media import services
     from himaya.media.models import HashEntry, MediaState
 
@@ -197,7 +198,7 @@ def main() -> None:
     data, matching = list_csv(contents, rng=rng, random_pdq=args.list_pdq, match_share=args.match_share)
     store_s = time.perf_counter() - t
     t = time.perf_counter()
-    services.hashlist_import(data=data, name="bench-known", kind="known", fmt="csv", provenance="bench_rematch.py (synthetic)", actor="bench")
+    services.hashlist_import(data=data, name="bench-known", kind="known", fmt="csv", provenance="bench_rematch.py (synthetic)", actor=Operator("bench"))
     import_s = time.perf_counter() - t
     videos = sum(1 for c in contents if c[3])
     print(f"database: {connection.vendor}; stored {args.files} contents ({videos} videos of {args.frames} frames) in {store_s:.1f} s; "

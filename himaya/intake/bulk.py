@@ -28,8 +28,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from himaya.accounts.models import Unit
-from himaya.audit.services import audit_record
 from himaya.core.storage import FileTooLarge, IncomingFile, PendingFile, blob_put, open_plaintext
+from himaya.intake import events
 from himaya.intake.cybertip import Node, check_file_details, check_report, to_xml
 from himaya.intake.errors import IntakeError
 from himaya.intake.services import file_details_apply, parse_document, report_create_from_tree
@@ -84,7 +84,7 @@ def report_export(*, report: Report, out_dir: Path, actor: object) -> Path:
         if rf.details_document is not None:
             details = with_ids(Node.from_json(rf.details_document), report_id=report.id, file_id=rf.file_id)
             (fdir / DETAILS_NAME).write_bytes(to_xml(details))
-    audit_record(actor=actor, action="report.exported", target=report, unit_id=report.unit_id, data={"out": str(out_dir)})
+    events.report_exported_event(actor=actor, report=report, out_dir=out_dir)
     return out_dir
 
 
@@ -337,8 +337,7 @@ def report_import(*, source: SourceReport, unit: Unit, actor: object) -> int | N
                     if fid in details_trees:
                         dtree, draw = details_trees[fid]
                         file_details_apply(rf, tree=dtree, raw=draw, now=now)
-                audit_record(actor=actor, action="report.imported", target=report, unit_id=unit.id,
-                             data={"source": source.label, "files": len(pending), "sha256": report.raw_sha256})
+                events.report_imported_event(actor=actor, report=report, source=source.label, files=len(pending))
                 from himaya.intake.services import enqueue_report_received
 
                 enqueue_report_received(report.id)

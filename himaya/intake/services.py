@@ -7,11 +7,13 @@ rejected request leaves nothing behind.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -20,9 +22,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from himaya.accounts.models import Reporter, Unit
-from himaya.audit.services import audit_record
 from himaya.core.models import Blob
 from himaya.core.storage import PendingFile, blob_put
+from himaya.intake import events
 from himaya.intake.cybertip import (
     Node,
     SchemaInvalid,
@@ -68,13 +70,16 @@ def parse_document(raw: bytes, *, expect: str) -> Node:
     return tree
 
 
-def prior_report_exists(report_id: int) -> bool:
-    return Report.objects.filter(Q(id=report_id) | Q(external_id=report_id)).exclude(status__in=[ReportStatus.RETRACTED, ReportStatus.EXPIRED]).exists()
+def prior_report_exists(report_id: int, *, unit_id: int) -> bool:
+    """A report a provider may cite in priorCTReports: any provider's report of its own
+    unit. Another unit's report is answered exactly as a missing one (4100), never 0."""
+    return (Report.objects.filter(Q(id=report_id) | Q(external_id=report_id), unit_id=unit_id)
+            .exclude(status__in=[ReportStatus.RETRACTED, ReportStatus.EXPIRED]).exists())
 
 
-def validate_report(raw: bytes, *, now: datetime) -> Node:
+def validate_report(raw: bytes, *, now: datetime, unit_id: int) -> Node:
     tree = parse_document(raw, expect="report")
-    violations = check_report(tree, now=now, prior_report_exists=prior_report_exists)
+    violations = check_report(tree, now=now, prior_report_exists=lambda rid: prior_report_exists(rid, unit_id=unit_id))
     if violations:
         raise IntakeError(4100, _violations_text(violations))
     return tree
@@ -153,22 +158,50 @@ def report_open(*, reporter: Reporter, raw: bytes, now: datetime | None = None) 
     now = now or timezone.now()
     if not reporter.is_active:
         raise IntakeError(3100)
-    tree = validate_report(raw, now=now)
+    tree = validate_report(raw, now=now, unit_id=reporter.unit_id)
     try:
         with transaction.atomic():
             report = report_create_from_tree(tree=tree, raw=raw, unit=reporter.unit, source=ReportSource.API, reporter=reporter, now=now)
-            audit_record(actor=reporter, action="report.opened", target=report, unit_id=report.unit_id, data={"sha256": report.raw_sha256, "bytes": len(raw)})
+            events.report_opened_event(reporter=reporter, report=report, size=len(raw))
     except DatabaseError:
         log.exception("saving a submitted report failed")
         raise IntakeError(1100) from None
     return report
 
 
+class _ExpiredNow(IntakeError):
+    """The report turned out expired inside a request's transaction. Expiring it there
+    would be rolled back with the request's error (after its purge had run, with the
+    immediate task backend): the request's transaction rolls back instead (nothing was
+    written yet) and `_expiring` commits the expiry in a transaction of its own."""
+
+    def __init__(self, report_id: int) -> None:
+        super().__init__(5101, report_id=report_id)
+
+
+_Service = TypeVar("_Service", bound=Callable[..., Any])
+
+
+def _expiring(service: _Service) -> _Service:
+    """For a service that opens a report with `_report_for_update`: an expired report is
+    closed for good (and its files purged after that commit), then answered 5101."""
+    @functools.wraps(service)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return service(*args, **kwargs)
+        except _ExpiredNow as exc:
+            assert exc.report_id is not None
+            report_expire(report_id=exc.report_id)
+            raise IntakeError(5101, report_id=exc.report_id) from None
+    return wrapper  # type: ignore[return-value]
+
+
 def _report_for_update(*, reporter: Reporter, report_id: Any) -> Report:
     rid = parse_report_id(report_id)
     # The documents are large and encrypted: the lifecycle checks never need them.
     report = Report.objects.select_for_update().defer("raw_xml", "document").filter(id=rid).first()
-    if report is None:
+    if report is None or report.unit_id != reporter.unit_id:
+        # Another unit's report does not exist for this provider (need-to-know).
         raise IntakeError(5001, report_id=rid)
     if report.reporter_id != reporter.id:
         # Another provider's report: refuse without saying more about it.
@@ -176,7 +209,7 @@ def _report_for_update(*, reporter: Reporter, report_id: Any) -> Report:
     if not reporter.is_active:
         raise IntakeError(3300, report_id=rid)
     if report.status == ReportStatus.OPEN and report_is_expired(report, now=timezone.now()):
-        _expire(report, now=timezone.now())
+        raise _ExpiredNow(rid)
     if report.status in (ReportStatus.RETRACTED, ReportStatus.EXPIRED):
         raise IntakeError(5101, report_id=rid)
     if report.status == ReportStatus.FINISHED:
@@ -194,6 +227,7 @@ def parse_report_id(value: Any) -> int:
     return rid
 
 
+@_expiring
 def report_file_add(*, reporter: Reporter, report_id: Any, pending: PendingFile, upload_name: str, now: datetime | None = None) -> ReportFile:
     """POST /upload: the file is already encrypted in a temporary file; record it."""
     now = now or timezone.now()
@@ -213,8 +247,7 @@ def report_file_add(*, reporter: Reporter, report_id: Any, pending: PendingFile,
             )
             report.modified_at = now
             report.save(update_fields=["modified_at"])
-            audit_record(actor=reporter, action="report.file_uploaded", target=report, unit_id=report.unit_id,
-                         data={"file_id": rf.file_id, "sha256": s.sha256, "size": s.size})
+            events.report_file_uploaded_event(reporter=reporter, report=report, file_id=rf.file_id, sha256=s.sha256, size=s.size)
     except DatabaseError:
         log.exception("recording an uploaded file failed")
         raise IntakeError(1110) from None
@@ -223,6 +256,7 @@ def report_file_add(*, reporter: Reporter, report_id: Any, pending: PendingFile,
     return rf
 
 
+@_expiring
 def report_file_details(*, reporter: Reporter, raw: bytes, now: datetime | None = None) -> ReportFile:
     """POST /fileinfo."""
     now = now or timezone.now()
@@ -243,7 +277,7 @@ def report_file_details(*, reporter: Reporter, raw: bytes, now: datetime | None 
             file_details_apply(rf, tree=tree, raw=raw, now=now)
             report.modified_at = now
             report.save(update_fields=["modified_at"])
-            audit_record(actor=reporter, action="report.file_details", target=report, unit_id=report.unit_id, data={"file_id": file_id})
+            events.report_file_details_event(reporter=reporter, report=report, file_id=file_id)
     except DatabaseError:
         log.exception("saving file details failed")
         raise IntakeError(1300, report_id=report_id) from None
@@ -267,6 +301,7 @@ def file_details_apply(rf: ReportFile, *, tree: Node, raw: bytes, now: datetime)
     _write_projection(rf.report, proj, file=rf)
 
 
+@_expiring
 def report_finish(*, reporter: Reporter, report_id: Any, now: datetime | None = None) -> tuple[Report, list[str]]:
     """POST /finish."""
     now = now or timezone.now()
@@ -282,7 +317,7 @@ def report_finish(*, reporter: Reporter, report_id: Any, now: datetime | None = 
             report.finished_at = now
             report.modified_at = now
             report.save(update_fields=["status", "finished_at", "modified_at"])
-            audit_record(actor=reporter, action="report.finished", target=report, unit_id=report.unit_id, data={"files": len(file_ids)})
+            events.report_finished_event(reporter=reporter, report=report, files=len(file_ids))
             enqueue_report_received(report.id)
     except DatabaseError:
         log.exception("finishing a report failed")
@@ -290,6 +325,7 @@ def report_finish(*, reporter: Reporter, report_id: Any, now: datetime | None = 
     return report, file_ids
 
 
+@_expiring
 def report_retract(*, reporter: Reporter, report_id: Any, now: datetime | None = None) -> Report:
     """POST /retract."""
     now = now or timezone.now()
@@ -301,7 +337,7 @@ def report_retract(*, reporter: Reporter, report_id: Any, now: datetime | None =
             report.closed_at = now
             report.modified_at = now
             report.save(update_fields=["status", "closed_at", "modified_at"])
-            audit_record(actor=reporter, action="report.retracted", target=report, unit_id=report.unit_id)
+            events.report_retracted_event(reporter=reporter, report=report)
             enqueue_purge(report.id)
     except DatabaseError:
         log.exception("retracting a report failed")
@@ -325,8 +361,19 @@ def _expire(report: Report, *, now: datetime) -> None:
     report.status = ReportStatus.EXPIRED
     report.closed_at = now
     report.save(update_fields=["status", "closed_at"])
-    audit_record(actor=None, action="report.expired", target=report, unit_id=report.unit_id)
+    events.report_expired_event(report=report)
     enqueue_purge(report.id)
+
+
+def report_expire(*, report_id: int, now: datetime | None = None) -> bool:
+    """Close one unfinished report past its time, in a transaction of its own."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        report = Report.objects.select_for_update().defer("raw_xml", "document").get(id=report_id)
+        if not report_is_expired(report, now=now):
+            return False
+        _expire(report, now=now)
+    return True
 
 
 def reports_expire(*, now: datetime | None = None) -> int:
@@ -337,32 +384,44 @@ def reports_expire(*, now: datetime | None = None) -> int:
         opened_at__lte=now - timedelta(hours=settings.HIMAYA_OPEN_REPORT_TTL_HOURS),
         modified_at__lte=now - timedelta(hours=settings.HIMAYA_OPEN_REPORT_IDLE_HOURS),
     ).values_list("id", flat=True)
-    count = 0
-    for rid in list(candidates):
-        with transaction.atomic():
-            report = Report.objects.select_for_update().get(id=rid)
-            if report_is_expired(report, now=now):
-                _expire(report, now=now)
-                count += 1
+    count = sum(report_expire(report_id=rid, now=now) for rid in list(candidates))
+    # A purge is enqueued after its report's closing commits: a crash in between loses
+    # it. Catch up here with closed reports still holding content an hour on.
+    left = ReportFile.objects.filter(
+        report__status__in=[ReportStatus.RETRACTED, ReportStatus.EXPIRED], blob__isnull=False,
+        report__closed_at__lt=now - timedelta(hours=1), report__closed_at__gte=now - timedelta(days=7),
+    ).values_list("report_id", flat=True).distinct()
+    for rid in list(left):
+        report_files_purge(report_id=rid)
     return count
 
 
 def report_files_purge(*, report_id: int) -> int:
     """Remove the stored content of a retracted or expired report's files.
 
-    A blob shared with a live report stays. Idempotent: safe to run again.
+    A blob shared with a live report stays. Each file leaves an audit event. The
+    stored content is deleted once the rows saying so have committed. Idempotent:
+    safe to run again.
     """
     from himaya.core.storage import delete as storage_delete
 
     purged = 0
     now = timezone.now()
-    for rf in ReportFile.objects.filter(report_id=report_id, report__status__in=[ReportStatus.RETRACTED, ReportStatus.EXPIRED], blob__isnull=False):
+    unit_id = Report.objects.filter(id=report_id).values_list("unit_id", flat=True).first()
+    for pk in list(ReportFile.objects.filter(report_id=report_id, report__status__in=[ReportStatus.RETRACTED, ReportStatus.EXPIRED],
+                                             blob__isnull=False).values_list("pk", flat=True)):
         with transaction.atomic():
+            rf = ReportFile.objects.select_for_update().filter(pk=pk, blob__isnull=False).only("pk", "file_id", "sha256", "blob_id").first()
+            if rf is None:
+                continue  # purged meanwhile by another run
             blob = Blob.objects.select_for_update().filter(address=rf.blob_id).first()
             ReportFile.objects.filter(pk=rf.pk).update(blob=None, purged_at=now)
-            if blob and not ReportFile.objects.filter(blob=blob).exists():
-                storage_delete(blob.address)
+            removed = bool(blob and not ReportFile.objects.filter(blob=blob).exists())
+            if blob and removed:
+                address = blob.address
                 blob.delete()
+                transaction.on_commit(functools.partial(storage_delete, address))
+            events.report_file_purged_event(report_id=report_id, unit_id=unit_id, file_id=rf.file_id, sha256=rf.sha256, content_removed=removed)
             purged += 1
     return purged
 
@@ -376,7 +435,9 @@ def enqueue_report_received(report_id: int) -> None:
 
 
 def enqueue_purge(report_id: int) -> None:
-    from himaya.core.tasks import enqueue_with_transaction
+    """Call inside the transaction that retracts or expires the report: the purge is
+    enqueued once that transaction has committed, never before (deleting files for a
+    closing that is then rolled back would leave rows pointing at nothing)."""
     from himaya.intake.tasks import report_purge_files
 
-    enqueue_with_transaction(report_purge_files, report_id=report_id)
+    transaction.on_commit(lambda: report_purge_files.enqueue(report_id=report_id))

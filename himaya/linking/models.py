@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Kind
+
 
 # The derived tables below reference reports without a database constraint
 # (db_constraint=False): a rebuild writes millions of their rows at once, and
@@ -53,6 +55,9 @@ class IdentifierKey(models.Model):
 class ReportLink(models.Model):
     """Two reports that share identifiers; `low` < `high` by report id."""
 
+    PERMISSION_KIND = Kind.LINK
+    UNIT_PATH = "low__unit"
+
     low = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)  # linking_link_unique
     high = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)  # linking_link_high
     strength = models.FloatField()
@@ -72,6 +77,9 @@ class Decision(models.TextChoices):
 
 
 class ReportLinkage(models.Model):
+    PERMISSION_KIND = Kind.LINK
+    UNIT_PATH = "report__unit"
+
     report = models.OneToOneField("reports.Report", on_delete=models.CASCADE, primary_key=True, related_name="linkage", db_constraint=False)
     # The smallest report id of the cluster. Stable while the cluster grows; when it
     # splits (clusters.py) each part takes the smallest id of its own members.
@@ -93,6 +101,9 @@ class LinkSeparation(models.Model):
     """A person's decision that two linked reports are not the same person: the
     link between them is still shown but never merges their clusters. Not derived
     data — a rebuild keeps it. Undone by setting `undone_at`, so the history stays."""
+
+    PERMISSION_KIND = Kind.LINK
+    UNIT_PATH = "low__unit"
 
     low = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="+")
     high = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="+")

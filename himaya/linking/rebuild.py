@@ -152,6 +152,7 @@ class ClusterFacts(NamedTuple):
 
 class _Doc(NamedTuple):  # what _jurisdiction and prior_references read of a report
     id: int
+    unit_id: int
     document: dict[str, Any]
 
 
@@ -166,8 +167,8 @@ def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], d
     out = []
     along: Along | None = _CONTEXT["along"]
     linked: dict[int, LinkedReport] = {}
-    for rid, document in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").values_list("id", "document"):
-        report = _Doc(rid, document or {})
+    for rid, unit_id, document in Report.objects.filter(id__range=bounds, status=ReportStatus.FINISHED).order_by("id").values_list("id", "unit_id", "document"):
+        report = _Doc(rid, unit_id, document or {})
         es = entries.get(rid, [])
         j = _jurisdiction(report, es)  # type: ignore[arg-type]
         rows = [(e.kind, e.key, e.display, e.role, e.account, e.weak) for e in es]
@@ -247,7 +248,7 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
                         shared[(prev, rid)] = [(kind, display, grade)]
                     elif not any(k == kind and d == display for k, d, _ in pair):
                         pair.append((kind, display, grade))
-    separated, now = ctx["separated"], ctx["now"]
+    separated, now, unit_of = ctx["separated"], ctx["now"], ctx["unit_of"]
     merging: list[tuple[int, int]] = []
     previously: list[tuple[int, int, str]] = []
     heads: dict[tuple[str, str], str] = {}
@@ -276,8 +277,9 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
             merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
             if merges:
                 merging.append((lo, hi))
-                # Only a merging link can carry an account or device strong enough to say "previously reported".
-                if any(grade.previously for _, _, grade in items):
+                # Only a merging link can carry an account or device strong enough to say "previously reported";
+                # only a report of the same unit is "previously reported" (a unit's reasons never count another's reports).
+                if unit_of[lo] == unit_of[hi] and any(grade.previously for _, _, grade in items):
                     earlier = previously_linked_entry(lo, [{"kind": kind, "value": display, "strength": round(grade.strength, 3)}
                                                            for kind, display, grade in items])
                     if earlier:
@@ -421,7 +423,8 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
         # its own copy of every page it reads.
         linkable = [(kinds[key], rows) for key, rows in postings.items() if len(rows) > 1 and not weak_keys[key]]
         del postings
-        _LINKING.update(linkable=linkable, separated=separated_pairs(), now=now, parts=parts,
+        unit_of = dict(Report.objects.filter(status=ReportStatus.FINISHED).values_list("id", "unit_id").iterator(chunk_size=20000))
+        _LINKING.update(linkable=linkable, separated=separated_pairs(), now=now, parts=parts, unit_of=unit_of,
                         table=tables.table(ReportLink))
         merging: list[tuple[int, int]] = []
         previously: dict[int, list[dict[str, Any]]] = defaultdict(list)  # report → earlier reports about the same account
@@ -442,7 +445,6 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
 
         root_of = components(ids, merging)
         del merging
-        unit_of = dict(Report.objects.filter(status=ReportStatus.FINISHED).values_list("id", "unit_id").iterator(chunk_size=20000))
         unit_cluster: dict[tuple[int, int | None], int] = {}
         for rid in ids:  # ascending: the first seen is the smallest
             unit_cluster.setdefault((root_of[rid], unit_of[rid]), rid)

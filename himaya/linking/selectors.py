@@ -8,8 +8,9 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404
 
+from himaya.accounts.permissions import Action, get_for
 from himaya.linking.models import LinkSeparation, ReportLinkage
-from himaya.reports.selectors import report_queryset_for_user
+from himaya.reports.models import Report
 
 
 def link_separations_for_report(report_id: int) -> dict[int, LinkSeparation]:
@@ -20,19 +21,20 @@ def link_separations_for_report(report_id: int) -> dict[int, LinkSeparation]:
 
 
 def link_separation_get_for_user(*, user: Any, separation_id: int) -> LinkSeparation:
-    """A separation in force between two reports the user may see; 404 otherwise,
-    as if it did not exist."""
-    visible = report_queryset_for_user(user)
-    sep = LinkSeparation.objects.filter(id=separation_id, undone_at__isnull=True, low__in=visible, high__in=visible).first()
+    """A separation in force between two reports of the user's unit; 404 otherwise,
+    as if it did not exist (whatever the role: the role is asked after)."""
+    sep = LinkSeparation.objects.filter(id=separation_id, undone_at__isnull=True).first()
     if sep is None:
         raise Http404("no such separation")
+    report_pair_get_for_user(user=user, report_id=sep.low_id, other_id=sep.high_id)
     return sep
 
 
 def report_pair_get_for_user(*, user: Any, report_id: int, other_id: int) -> tuple[int, int]:
-    """Both reports, if the user may see both; 404 otherwise."""
-    if report_queryset_for_user(user).filter(id__in=[report_id, other_id]).count() != 2:
-        raise Http404("no such report")
+    """Both reports, if both are the user's unit's (404 otherwise, whatever the role);
+    then 403 if the role may not see them."""
+    for rid in (report_id, other_id):
+        get_for(Report.objects.only("id", "unit_id"), user, Action.VIEW, id=rid)
     return report_id, other_id
 
 

@@ -20,9 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.utils import timezone
 
-from himaya.audit.services import audit_record
+from himaya.accounts.permissions import Action, Kind, check, get_for
+from himaya.linking import events
 from himaya.linking.clusters import changed_members, combined_strength, components, link_merges, pair, separated_pairs
 from himaya.linking.document import estimated_locations, prior_reports
 from himaya.linking.extract import (
@@ -270,19 +272,30 @@ def _jurisdiction(report: Report, entries: list[Entry]) -> dict[str, Any]:
 
 
 def prior_references(report: Report) -> list[dict[str, Any]]:
-    """The report's priorCTReports, each with the stored report it names if any."""
+    """The report's priorCTReports, each with the stored report of its own unit it
+    names if any: another unit's report is as unknown here as a missing one (need-to-know).
+    Every reference counts, known or not: the provider wrote it."""
     out: list[dict[str, Any]] = []
     for role, ref in prior_reports(report.document or {}):
         known = None
         if ref.isdigit() and len(ref) < 19:
-            known = Report.objects.filter(Q(id=int(ref)) | Q(external_id=int(ref))).exclude(id=report.id).values_list("id", flat=True).first()
+            known = (Report.objects.filter(Q(id=int(ref)) | Q(external_id=int(ref)), unit_id=report.unit_id).exclude(id=report.id)
+                     .values_list("id", flat=True).first())
         out.append({"id": known, "reference": ref, "via": "priorCTReports"})
     return out
 
 
-def _previously_reported(report: Report, links: dict[int, dict[str, Any]], *, prior: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def _previously_reported(report: Report, links: dict[int, dict[str, Any]], *, prior: list[dict[str, Any]] | None = None,
+                         unit_of: dict[int, int | None] | None = None) -> list[dict[str, Any]]:
+    """`unit_of`: the units of reports known already (the cluster's members); others are read."""
     out = prior_references(report) if prior is None else list(prior)
-    return out + previously_linked(report.id, links)
+    # Only the unit's own earlier reports: another unit's report is never counted in
+    # this one's reasons ("previously reported 3 times"), as the rebuild decides it.
+    units = dict(unit_of or {})
+    unknown = [other for other in links if other < report.id and other not in units]
+    if unknown:
+        units.update(Report.objects.filter(id__in=unknown).values_list("id", "unit_id"))
+    return out + previously_linked(report.id, {other: link for other, link in links.items() if units.get(other) == report.unit_id})
 
 
 def previously_linked(report_id: int, links: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -435,7 +448,7 @@ def report_rows_link(*, rows: ReportRows) -> LinkResult:
     smallest, stale = _unit_clusters([*members, (report.id, report.unit_id, None)])
     linkage = ReportLinkage(
         report=report, cluster_id=cluster_id, unit_cluster_id=smallest[report.unit_id], country=j["country"] or "", region=(j["region"] or "")[:100],
-        decision=j["decision"], evidence=j["evidence"], previously_reported=_previously_reported(report, same_person), notes=notes,
+        decision=j["decision"], evidence=j["evidence"], previously_reported=_previously_reported(report, same_person, unit_of={rid: unit for rid, unit, _ in members}), notes=notes,
         linked_at=timezone.now(),
     )
     if mine is None:
@@ -541,10 +554,12 @@ def _previously_set(*, high_id: int, low_id: int, via: list[dict[str, Any]] | No
         ReportLinkage.objects.filter(report_id=high_id).update(previously_reported=entries)
 
 
-def can_separate(user: Any) -> bool:
-    """Who may decide that two reports are not the same person: those who may
-    override triage."""
-    return bool(user.may_triage())
+def _pair_check(actor: Any, low_id: int, high_id: int) -> None:
+    """Both reports are the actor's unit's (else 404, as if they did not exist),
+    and the actor's role may change links (else 403): the one table."""
+    for rid in {low_id, high_id}:
+        get_for(Report.objects.only("id", "unit_id"), actor, Action.VIEW, id=rid)
+    check(actor, Action.CHANGE, Kind.LINK)
 
 
 @transaction.atomic
@@ -555,6 +570,7 @@ def link_separate(*, actor: Any, report_id: int, other_id: int, reason: str) -> 
     if not reason:
         raise ValueError("a separation needs a reason")
     lo, hi = pair(int(report_id), int(other_id))
+    _pair_check(actor, lo, hi)
     if lo == hi:
         raise ValueError("a report is the same as itself")
     _lock()
@@ -570,8 +586,7 @@ def link_separate(*, actor: Any, report_id: int, other_id: int, reason: str) -> 
         link.save(update_fields=["merges"])
     _previously_set(high_id=hi, low_id=lo, via=None)
     low = Report.objects.only("id", "unit_id").get(id=lo)
-    audit_record(actor=actor, action="report.link_separated", target=low, unit_id=low.unit_id,
-                 data={"low": lo, "high": hi, "strength": link.strength, "merged": was_merging, "reason": reason})
+    events.link_separated_event(actor=actor, low=low, high_id=hi, strength=link.strength, merged=was_merging, reason=reason)
     if was_merging:
         clusters_recompute(cluster_ids=set(ReportLinkage.objects.filter(report_id__in=[lo, hi]).values_list("cluster_id", flat=True)))
     return sep
@@ -581,6 +596,10 @@ def link_separate(*, actor: Any, report_id: int, other_id: int, reason: str) -> 
 def link_separation_undo(*, actor: Any, separation_id: int) -> LinkSeparation:
     """The separation is withdrawn (kept, marked undone): the link merges again
     if it is strong enough, joining the two clusters."""
+    sep = LinkSeparation.objects.filter(id=separation_id).first()
+    if sep is None:
+        raise Http404("no such separation")
+    _pair_check(actor, sep.low_id, sep.high_id)
     _lock()
     sep = LinkSeparation.objects.select_for_update().get(id=separation_id)
     if sep.undone_at is not None:
@@ -590,8 +609,7 @@ def link_separation_undo(*, actor: Any, separation_id: int) -> LinkSeparation:
     link = ReportLink.objects.select_for_update().filter(low_id=sep.low_id, high_id=sep.high_id).first()
     merges = bool(link and link_merges(link.strength, sep.low_id, sep.high_id, separated_pairs([sep.low_id])))
     low = Report.objects.only("id", "unit_id").get(id=sep.low_id)
-    audit_record(actor=actor, action="report.link_separation_undone", target=low, unit_id=low.unit_id,
-                 data={"low": sep.low_id, "high": sep.high_id, "merges": merges, "reason": sep.reason})
+    events.link_separation_undone_event(actor=actor, low=low, high_id=sep.high_id, merges=merges, reason=sep.reason)
     if link is not None:
         _previously_set(high_id=sep.high_id, low_id=sep.low_id, via=link.via)
     if link is not None and merges and not link.merges:

@@ -4,6 +4,6 @@ from himaya.linking import views
 
 app_name = "linking"
 urlpatterns = [
-    path("reports/<int:pk>/separate/<int:other>/", views.separate, name="separate"),
-    path("separations/<int:pk>/undo/", views.separation_undo, name="separation_undo"),
+    path("reports/<id:pk>/separate/<id:other>/", views.separate, name="separate"),
+    path("separations/<id:pk>/undo/", views.separation_undo, name="separation_undo"),
 ]

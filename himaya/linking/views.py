@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.linking.forms import SeparateForm
 from himaya.linking.selectors import link_separation_get_for_user, report_pair_get_for_user
-from himaya.linking.services import can_separate, link_separate, link_separation_undo
+from himaya.linking.services import link_separate, link_separation_undo
 
 
 def _back(report_id: int) -> HttpResponse:
@@ -24,7 +25,7 @@ def _back(report_id: int) -> HttpResponse:
 @require_POST
 def separate(request: HttpRequest, pk: int, other: int) -> HttpResponse:
     report_pair_get_for_user(user=request.user, report_id=pk, other_id=other)
-    if not can_separate(request.user):
+    if not allowed(request.user, Action.CHANGE, Kind.LINK):
         raise PermissionDenied
     form = SeparateForm(request.POST)
     if not form.is_valid():
@@ -43,7 +44,7 @@ def separate(request: HttpRequest, pk: int, other: int) -> HttpResponse:
 @require_POST
 def separation_undo(request: HttpRequest, pk: int) -> HttpResponse:
     sep = link_separation_get_for_user(user=request.user, separation_id=pk)
-    if not can_separate(request.user):
+    if not allowed(request.user, Action.CHANGE, Kind.LINK):
         raise PermissionDenied
     back = request.POST.get("report", "")
     report_id = int(back) if back.isdigit() and int(back) in (sep.low_id, sep.high_id) else sep.low_id

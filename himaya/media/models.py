@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Kind
+
 
 class MediaKind(models.TextChoices):
     IMAGE = "image", _("Image")
@@ -32,6 +34,9 @@ class FileStatus(models.TextChoices):
 
 
 class MediaState(models.Model):
+    PERMISSION_KIND = Kind.MEDIA
+    UNIT_PATH = "blob__report_files__report__unit"
+
     blob = models.OneToOneField("core.Blob", on_delete=models.CASCADE, primary_key=True, related_name="media")
     kind = models.CharField(max_length=10, choices=MediaKind.choices, default=MediaKind.OTHER)
     state = models.CharField(max_length=12, choices=HashState.choices, default=HashState.PENDING)
@@ -69,6 +74,8 @@ class CategoryScheme(models.TextChoices):
 
 
 class HashList(models.Model):
+    PERMISSION_KIND = Kind.HASH_LIST
+
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=10, choices=ListKind.choices)
     category_scheme = models.CharField(_("category scheme"), max_length=12, choices=CategoryScheme.choices, blank=True)
@@ -96,6 +103,8 @@ class Algorithm(models.TextChoices):
 
 
 class HashEntry(models.Model):
+    PERMISSION_KIND = Kind.HASH_LIST
+
     hash_list = models.ForeignKey(HashList, on_delete=models.CASCADE, related_name="entries")
     algorithm = models.CharField(max_length=10, choices=Algorithm.choices)
     value = models.TextField()  # lower-case hex; PhotoDNA as received
@@ -111,6 +120,9 @@ class HashEntry(models.Model):
 
 
 class MediaMatch(models.Model):
+    PERMISSION_KIND = Kind.MEDIA
+    UNIT_PATH = "blob__report_files__report__unit"
+
     blob = models.ForeignKey("core.Blob", on_delete=models.CASCADE, related_name="media_matches")
     entry = models.ForeignKey(HashEntry, on_delete=models.CASCADE, related_name="matches")
     hash_list = models.ForeignKey(HashList, on_delete=models.CASCADE, related_name="matches")
@@ -124,6 +136,8 @@ class MediaMatch(models.Model):
 
 class RematchJob(models.Model):
     """Re-matching every stored file after a list changed; the cursor makes it resumable."""
+
+    PERMISSION_KIND = Kind.HASH_LIST
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -151,6 +165,9 @@ class RematchJob(models.Model):
 
 class LegalAuthorisation(models.Model):
     """A warrant (or equivalent) that allows opening a file the provider never viewed."""
+
+    PERMISSION_KIND = Kind.MEDIA
+    UNIT_PATH = "report_file__report__unit"
 
     report_file = models.ForeignKey("reports.ReportFile", on_delete=models.PROTECT, related_name="authorisations")
     warrant_number = models.CharField(_("warrant number"), max_length=100)

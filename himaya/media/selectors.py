@@ -14,8 +14,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from himaya.audit.services import audit_record
+from himaya.accounts.permissions import Action, Kind, allowed, get_for, restrict
 from himaya.core.storage import read_plaintext
+from himaya.media import events
 from himaya.media.hashing import thumbnail
 from himaya.media.models import FileStatus, HashList, LegalAuthorisation, MediaMatch, MediaState, RematchJob
 
@@ -54,30 +55,24 @@ def _has_explicit_perm(user: Any, codename: str) -> bool:
 
 
 def can_view_media(user: Any) -> bool:
-    if not user.is_authenticated or "auditor" in (getattr(user, "roles", None) or []):
-        return False
-    return _has_explicit_perm(user, "view_media")
+    """The role may (the one table: never an auditor), and the grant was given explicitly."""
+    return allowed(user, Action.VIEW_MEDIA, Kind.MEDIA) and _has_explicit_perm(user, "view_media")
 
 
 def can_record_authorisation(user: Any) -> bool:
-    return user.is_authenticated and "auditor" not in (user.roles or []) and _has_explicit_perm(user, "record_authorisation")
+    return allowed(user, Action.CHANGE, Kind.MEDIA) and _has_explicit_perm(user, "record_authorisation")
 
 
 def can_manage_hashlists(user: Any) -> bool:
-    """Supervisors, and whoever was granted `media.manage_hashlists` explicitly; never an auditor (read-only)."""
-    if not user.is_authenticated or "auditor" in (getattr(user, "roles", None) or []):
-        return False
-    return user.has_role("supervisor") or _has_explicit_perm(user, "manage_hashlists")
+    """The lists are national: supervisors of the national unit import and retire them (the one table)."""
+    return allowed(user, Action.MANAGE, Kind.HASH_LIST)
 
 
 def report_file_for_user(*, user: Any, file_id: str) -> Any:
+    """A file of a report of the user's unit; 404 otherwise, whatever the role."""
     from himaya.reports.models import ReportFile
-    from himaya.reports.selectors import report_queryset_for_user
 
-    report_file = ReportFile.objects.select_related("report").filter(file_id=file_id, report__in=report_queryset_for_user(user)).first()
-    if report_file is None:
-        raise Http404("no such file")
-    return report_file
+    return get_for(ReportFile.objects.select_related("report"), user, Action.VIEW, file_id=file_id)
 
 
 def file_is_locked(report_file: Any) -> bool:
@@ -99,14 +94,14 @@ def media_preview_for_user(*, user: Any, file_id: str, level: str) -> bytes:
     """A server-side greyscale-blurred (or, asked explicitly, clearer) preview; audited."""
     if level not in PREVIEW_SIZES:
         raise Http404("no such preview")
+    report_file = report_file_for_user(user=user, file_id=file_id)  # another unit's: 404 before any 403
     if not can_view_media(user):
         raise PermissionDenied("not permitted to view media")
-    report_file = report_file_for_user(user=user, file_id=file_id)
     if file_is_locked(report_file):
         raise PermissionDenied("this file is locked until a legal authorisation is recorded")
     if not report_file.blob_id:
         raise Http404("the content of this file was removed")
-    audit_record(actor=user, action="media.viewed", target=report_file, unit_id=report_file.report.unit_id, data={"file_id": file_id, "level": level})
+    events.media_viewed_event(actor=user, report_file=report_file, level=level)
     try:
         return thumbnail(read_plaintext(report_file.blob_id), size=PREVIEW_SIZES[level], blur=level == "blurred", grey=level == "blurred")
     except Exception as exc:  # undecodable content has no preview
@@ -114,16 +109,15 @@ def media_preview_for_user(*, user: Any, file_id: str, level: str) -> bytes:
 
 
 def hashlist_list_for_user(*, user: Any) -> QuerySet[HashList]:
-    if not can_manage_hashlists(user):
-        raise PermissionDenied("not permitted to manage hash lists")
-    return HashList.objects.order_by("name")
+    """The national lists: every unit's staff read them (Scope.NATIONAL)."""
+    if not allowed(user, Action.VIEW, Kind.HASH_LIST):
+        raise PermissionDenied("not permitted to see hash lists")
+    return restrict(HashList.objects.order_by("name"), user, Action.VIEW)
 
 
-def hashlist_get_for_user(*, user: Any, pk: int) -> HashList:
-    hash_list = hashlist_list_for_user(user=user).filter(pk=pk).first()
-    if hash_list is None:
-        raise Http404("no such hash list")
-    return hash_list
+def hashlist_get_for_user(*, user: Any, pk: int, action: Action = Action.VIEW) -> HashList:
+    """One list, then 403 unless the user may do `action` to it (export, manage)."""
+    return get_for(HashList.objects.all(), user, action, pk=pk)
 
 
 def hashlist_matched_files(hash_list: HashList) -> int:
@@ -133,15 +127,16 @@ def hashlist_matched_files(hash_list: HashList) -> int:
 
 def hashlists_retired_for_user(*, user: Any, limit: int = 20) -> list[dict[str, Any]]:
     """Retired lists, from the audit log (the list rows are gone): what, when, who and why."""
-    from himaya.audit.models import AuditEvent
+    from himaya.audit.catalogue import AuditAction
+    from himaya.audit.selectors import audit_events_latest
 
-    if not can_manage_hashlists(user):
-        raise PermissionDenied("not permitted to manage hash lists")
-    events = AuditEvent.objects.filter(action="hashlist.deleted").order_by("-id")[:limit]
-    return [{"at": e.at, "actor": e.actor.removeprefix("user:"), **{k: e.data.get(k) for k in ("name", "version", "entries", "reason")}} for e in events]
+    if not allowed(user, Action.VIEW, Kind.HASH_LIST):
+        raise PermissionDenied("not permitted to see hash lists")
+    retired = audit_events_latest(action=AuditAction.HASHLIST_DELETED, limit=limit)
+    return [{"at": e.at, "actor": e.actor.removeprefix("user:"), **{k: e.data.get(k) for k in ("name", "version", "entries", "reason")}} for e in retired]
 
 
 def rematch_jobs_for_user(*, user: Any, limit: int = 20) -> QuerySet[RematchJob]:
-    if not can_manage_hashlists(user):
-        raise PermissionDenied("not permitted to manage hash lists")
-    return RematchJob.objects.order_by("-id")[:limit]
+    if not allowed(user, Action.VIEW, Kind.HASH_LIST):
+        raise PermissionDenied("not permitted to see hash lists")
+    return restrict(RematchJob.objects.order_by("-id"), user, Action.VIEW)[:limit]

@@ -21,10 +21,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from himaya.audit.services import actor_label, audit_record
+from himaya.accounts.permissions import Action, Kind, allowed, check
+from himaya.audit.services import actor_label
 from himaya.core.models import Blob
 from himaya.core.storage import open_plaintext
-from himaya.media import conf, vics
+from himaya.media import conf, events, vics
 from himaya.media.errors import MessageError, gettext_noop
 from himaya.media.hashing import Undecodable, media_hashes
 from himaya.media.index import PDQIndex
@@ -87,7 +88,7 @@ def media_hash_blob(*, address: str, force: bool = False) -> MediaState:
             fields.update(state=HashState.UNDECODABLE, reason=f"hashing failed: {type(exc).__name__}: {exc}")
         with transaction.atomic():
             MediaState.objects.filter(blob=blob).update(hashed_at=timezone.now(), **fields)
-            audit_record(actor=None, action="media.hashed", target=blob, data={"state": fields["state"], "kind": fields["kind"], "pdq": fields["pdq"], "reason": fields["reason"]})
+            events.media_hashed_event(blob=blob, state=fields["state"], kind=fields["kind"], pdq=fields["pdq"], reason=fields["reason"])
     return media_match_arrivals(address=address)
 
 
@@ -278,10 +279,8 @@ def media_match_blob(*, address: str) -> MediaState:
         state.matched_at = timezone.now()
         state.save(update_fields=["status", "matched_at"])
         if old != state.status or old_keys != new_keys:
-            audit_record(actor=None, action="media.matched", target=blob, data={
-                "old_status": old, "status": state.status,
-                "matches": sorted([entries[eid].hash_list.name, alg, d] for eid, alg, d in new_keys),
-            })
+            events.media_matched_event(address=blob.address, old_status=old, status=state.status,
+                                       matches=sorted([entries[eid].hash_list.name, alg, d] for eid, alg, d in new_keys))
         if old != state.status:
             from himaya.reports.models import ReportFile
 
@@ -306,8 +305,10 @@ def _parse(data: bytes, *, fmt: str, scheme: str, algorithm: str = "") -> tuple[
 
 
 def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", scheme: str | None = None, provenance: str = "",
-                    source_name: str = "", algorithm: str = "", actor: Any = None) -> HashList:
-    """Create or replace a list from a file; all or nothing. A changed list re-matches every stored file."""
+                    source_name: str = "", algorithm: str = "", actor: Any) -> HashList:
+    """Create or replace a list from a file; all or nothing. A changed list re-matches every stored file.
+    The lists are national: the operator, or a supervisor of the national unit (the one table)."""
+    check(actor, Action.MANAGE, Kind.HASH_LIST)
     if kind not in ListKind.values:
         raise MediaError(gettext_noop("unknown kind {kind}; choose from {choices}"), kind=repr(kind), choices=", ".join(ListKind.values))
     if not name.strip():
@@ -336,39 +337,35 @@ def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", sch
                        victim_identified=e.victim_identified, is_distributed=e.is_distributed, series=e.series, extra=e.extra) for e in parsed),
             batch_size=2000,
         )
-        audit_record(actor=actor, action="hashlist.imported", target=hash_list, data={
-            "name": name, "kind": kind, "version": hash_list.version, "entries": len(parsed), "format": source_format,
-            "sha256": hash_list.source_sha256, "source": source_name,
-        })
+        events.hashlist_imported_event(actor=actor, hash_list=hash_list, entries=len(parsed), source_format=source_format, source_name=source_name)
         rematch_job_start(reason=f"list {name} version {hash_list.version}", list_name=name, trigger=RematchJob.Trigger.IMPORT,
                           list_version=hash_list.version, actor=actor)
     return hash_list
 
 
-def hashlist_export(*, name: str, actor: Any = None) -> bytes:
+def hashlist_export(*, name: str, actor: Any) -> bytes:
+    check(actor, Action.EXPORT, Kind.HASH_LIST)
     hash_list = HashList.objects.filter(name=name).first()
     if hash_list is None:
         raise MediaError(gettext_noop("no hash list named {name}"), name=repr(name))
     entries = list(hash_list.entries.order_by("id").values("algorithm", "value", "media_id", "category", "series", "victim_identified", "is_distributed", "extra"))
     with transaction.atomic():
-        audit_record(actor=actor, action="hashlist.exported", target=hash_list, data={"name": name, "version": hash_list.version, "entries": len(entries)})
+        events.hashlist_exported_event(actor=actor, hash_list=hash_list, entries=len(entries))
     return vics.export_vics(name=name, version=hash_list.version, entries=entries)
 
 
 @transaction.atomic
-def hashlist_delete(*, name: str, reason: str, actor: Any = None) -> RematchJob:
+def hashlist_delete(*, name: str, reason: str, actor: Any) -> RematchJob:
     """Retire a list: its entries and the matches they made go; why, who and what it held stay in the audit log.
-    Every stored file is re-matched without it (a known file may become new)."""
+    Every stored file is re-matched without it (a known file may become new). National: as `hashlist_import`."""
+    check(actor, Action.MANAGE, Kind.HASH_LIST)
     reason = reason.strip()
     if not reason:
         raise MediaError(gettext_noop("say why the list is retired"))
     hash_list = HashList.objects.select_for_update().filter(name=name).first()
     if hash_list is None:
         raise MediaError(gettext_noop("no hash list named {name}"), name=repr(name))
-    audit_record(actor=actor, action="hashlist.deleted", target=hash_list, data={
-        "name": name, "kind": hash_list.kind, "version": hash_list.version, "entries": hash_list.entry_count,
-        "provenance": hash_list.provenance, "sha256": hash_list.source_sha256, "reason": reason[:1000],
-    })
+    events.hashlist_deleted_event(actor=actor, hash_list=hash_list, reason=reason)
     version = hash_list.version
     hash_list.delete()
     return rematch_job_start(reason=f"list {name} deleted: {reason}", list_name=name, trigger=RematchJob.Trigger.DELETE, list_version=version, actor=actor)
@@ -382,7 +379,7 @@ def rematch_job_start(*, reason: str, list_name: str = "", trigger: str = "", li
     with transaction.atomic():
         job = RematchJob.objects.create(reason=reason[:200], hash_list_name=list_name, trigger=trigger, hash_list_version=list_version,
                                         requested_by=actor_label(actor)[:200], total=MediaState.objects.count())
-        audit_record(actor=actor, action="media.rematch_queued", target=job, data={"reason": reason, "total": job.total})
+        events.media_rematch_queued_event(actor=actor, job=job, reason=reason)
         transaction.on_commit(lambda: media_rematch.enqueue(job_id=job.id))
     return job
 
@@ -499,9 +496,8 @@ def media_match_batch(*, after: str = "", limit: int = 500, addresses: Collectio
                 new_matches.extend(MediaMatch(blob_id=r.address, entry_id=eid, hash_list_id=entries[eid][0], algorithm=alg, distance=d)
                                    for eid, alg, d in new_keys)
             if r.status != status or old_keys[r.address] != new_keys:
-                audit_record(actor=None, action="media.matched", target_type="core.blob", target_id=r.address, data={
-                    "old_status": r.status, "status": status, "matches": sorted([entries[eid][2], alg, d] for eid, alg, d in new_keys),
-                })
+                events.media_matched_event(address=r.address, old_status=r.status, status=status,
+                                           matches=sorted([entries[eid][2], alg, d] for eid, alg, d in new_keys))
             if r.status != status:
                 changed.append((r.address, r.status, status))
         for chunk in _chunks(rematched):
@@ -589,7 +585,7 @@ def rematch_job_run(*, job_id: int, batch: int = 500, max_batches: int | None = 
             addresses = media_match_batch(after=job.cursor, limit=batch)
             if not addresses:
                 RematchJob.objects.filter(id=job_id).update(status=RematchJob.Status.DONE, finished_at=timezone.now())
-                audit_record(actor=None, action="media.rematch_done", target=job, data={"done": job.done})
+                events.media_rematch_done_event(job=job, done=job.done)
                 break
             RematchJob.objects.filter(id=job_id).update(cursor=addresses[-1], done=job.done + len(addresses), status=RematchJob.Status.RUNNING)
         batches += 1
@@ -601,34 +597,40 @@ def rematch_job_run(*, job_id: int, batch: int = 500, max_batches: int | None = 
 @transaction.atomic
 def media_reveal_record(*, user: Any, report_file: Any, level: str) -> None:
     """A user revealed a file (blurred, or clearer): the view itself is the sensitive read."""
-    audit_record(actor=user, action="media.revealed", target=report_file, unit_id=report_file.report.unit_id,
-                 data={"file_id": report_file.file_id, "level": level})
+    events.media_revealed_event(actor=user, report_file=report_file, level=level)
 
 
+@transaction.atomic
 def authorisation_record(*, user: Any, file_id: str, warrant_number: str, granted_on: date, granted_by: str) -> LegalAuthorisation:
+    """A warrant for a file of the user's unit (404 for another unit's, whatever the role);
+    403 unless the role may (the one table) and the grant was given explicitly."""
+    from django.core.exceptions import PermissionDenied
+
     from himaya.media.selectors import can_record_authorisation, report_file_for_user
 
-    if not can_record_authorisation(user):
-        raise MediaError(gettext_noop("not permitted to record legal authorisations"))
     report_file = report_file_for_user(user=user, file_id=file_id)
+    if not can_record_authorisation(user):
+        raise PermissionDenied("not permitted to record legal authorisations")
     if not warrant_number.strip() or not granted_by.strip():
         raise MediaError(gettext_noop("a warrant number and who granted it are required"))
     auth = LegalAuthorisation.objects.create(report_file=report_file, warrant_number=warrant_number.strip()[:100], granted_on=granted_on,
                                              granted_by=granted_by.strip()[:200], recorded_by=user)
-    audit_record(actor=user, action="media.authorisation_recorded", target=report_file, unit_id=report_file.report.unit_id, data={
-        "file_id": file_id, "warrant_number": auth.warrant_number, "granted_on": granted_on.isoformat(), "granted_by": auth.granted_by,
-    })
+    events.media_authorisation_recorded_event(actor=user, authorisation=auth)
     return auth
 
 
 # ---------------------------------------------------------------- permissions
 
-MEDIA_PERMISSIONS = ("view_media", "record_authorisation", "manage_hashlists")
+# The explicit grants asked after the table (managing the national hash lists is the table's alone).
+MEDIA_PERMISSIONS = ("view_media", "record_authorisation")
+# What each grant adds to: a role the table refuses never gets it.
+_GRANT_NEEDS = {"view_media": Action.VIEW_MEDIA, "record_authorisation": Action.CHANGE}
 
 
 @transaction.atomic
-def media_permission_set(*, username: str, codename: str, granted: bool, actor: Any = None) -> None:
-    """Grant or withdraw a media permission explicitly (viewing is never implied by a role)."""
+def media_permission_set(*, username: str, codename: str, granted: bool, actor: Any) -> None:
+    """Grant or withdraw a media permission explicitly (viewing is never implied by a role):
+    the operator, or a supervisor of the user's unit (the one table: manage users)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
@@ -637,9 +639,10 @@ def media_permission_set(*, username: str, codename: str, granted: bool, actor: 
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise MediaError(gettext_noop("no user named {username}"), username=repr(username))
-    if granted and codename != "manage_hashlists" and "auditor" in (user.roles or []):
-        raise MediaError(gettext_noop("auditors never view media"))
+    check(actor, Action.MANAGE, Kind.USER, user)
+    if granted and not allowed(user, _GRANT_NEEDS[codename], Kind.MEDIA):
+        raise MediaError(gettext_noop("auditors never view media") if codename == "view_media"
+                         else gettext_noop("this role does not record legal authorisations"))
     permission = Permission.objects.get(content_type__app_label="media", codename=codename)
     (user.user_permissions.add if granted else user.user_permissions.remove)(permission)
-    audit_record(actor=actor, action="media.permission_granted" if granted else "media.permission_withdrawn", target=user,
-                 unit_id=user.unit_id, data={"username": username, "permission": codename})
+    (events.media_permission_granted_event if granted else events.media_permission_withdrawn_event)(actor=actor, user=user, permission=codename)

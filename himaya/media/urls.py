@@ -9,6 +9,6 @@ urlpatterns = [
     path("files/<str:file_id>/preview-<str:level>.png", views.file_preview, name="preview"),
     path("files/<str:file_id>/authorise", views.file_authorise, name="authorise"),
     path("lists/", views.hashlists, name="hashlists"),
-    path("lists/<int:pk>/export.vics.json", views.hashlist_export, name="hashlist_export"),
-    path("lists/<int:pk>/retire", views.hashlist_retire, name="hashlist_retire"),
+    path("lists/<id:pk>/export.vics.json", views.hashlist_export, name="hashlist_export"),
+    path("lists/<id:pk>/retire", views.hashlist_retire, name="hashlist_retire"),
 ]

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from himaya.accounts.permissions import Action
 from himaya.media import selectors, services
 from himaya.media.forms import AuthorisationForm, HashListImportForm, HashListRetireForm
 from himaya.media.vics import ListFormatError
@@ -35,9 +36,9 @@ def _revealed(request: HttpRequest, file_id: str) -> str | None:
 @login_required
 @require_GET
 def file_viewer(request: HttpRequest, file_id: str) -> HttpResponse:
+    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)  # another unit's: 404 before any 403
     if not selectors.can_view_media(request.user):
         raise PermissionDenied
-    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)
     locked = selectors.file_is_locked(report_file)
     return _no_store(render(request, "media/viewer.html", {
         "f": report_file,
@@ -55,9 +56,9 @@ def file_viewer(request: HttpRequest, file_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def file_reveal(request: HttpRequest, file_id: str) -> HttpResponse:
+    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)
     if not selectors.can_view_media(request.user):
         raise PermissionDenied
-    report_file = selectors.report_file_for_user(user=request.user, file_id=file_id)
     level = request.POST.get("level", "blurred")
     if level == "hide":
         request.session.pop(SESSION_KEY, None)
@@ -82,6 +83,9 @@ def file_preview(request: HttpRequest, file_id: str, level: str) -> HttpResponse
 @login_required
 @require_POST
 def file_authorise(request: HttpRequest, file_id: str) -> HttpResponse:
+    selectors.report_file_for_user(user=request.user, file_id=file_id)  # another unit's: 404 before any 403
+    if not selectors.can_record_authorisation(request.user):
+        raise PermissionDenied
     form = AuthorisationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The authorisation needs a warrant number, its date and who granted it."))
@@ -89,7 +93,8 @@ def file_authorise(request: HttpRequest, file_id: str) -> HttpResponse:
     try:
         services.authorisation_record(user=request.user, file_id=file_id, **form.cleaned_data)
     except services.MediaError as exc:
-        raise PermissionDenied(str(exc)) from exc
+        messages.error(request, error_text(exc))
+        return redirect("media:viewer", file_id=file_id)
     messages.success(request, _("The legal authorisation is recorded; the file can be opened."))
     return redirect("media:viewer", file_id=file_id)
 
@@ -114,11 +119,14 @@ def error_text(exc: Exception) -> str:
 
 @login_required
 def hashlists(request: HttpRequest) -> HttpResponse:
-    """Supervisors: the lists with their provenance, import, export, retire, and the re-matching they started."""
+    """The national lists with their provenance and the re-matching they started, for every unit's
+    staff; import, export and retire for those the table allows (supervisors of the national unit)."""
     lists = selectors.hashlist_list_for_user(user=request.user)
     form = HashListImportForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
+        if not selectors.can_manage_hashlists(request.user):
+            raise PermissionDenied
         if form.is_valid():
             data = _read_upload(form.cleaned_data["file"])
             try:
@@ -143,7 +151,7 @@ def hashlists(request: HttpRequest) -> HttpResponse:
 @login_required
 def hashlist_retire(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirmation with a mandatory reason, then the list goes and every stored file is re-matched without it."""
-    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk)
+    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk, action=Action.MANAGE)
     form = HashListRetireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -161,7 +169,7 @@ def hashlist_retire(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def hashlist_export(request: HttpRequest, pk: int) -> HttpResponse:
-    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk)
+    hash_list = selectors.hashlist_get_for_user(user=request.user, pk=pk, action=Action.EXPORT)
     try:
         data = services.hashlist_export(name=hash_list.name, actor=request.user)
     except services.MediaError as exc:

@@ -245,6 +245,13 @@ CODE_ELEMENTS = frozenset({
     "email", "emailAddress", "phone", "phoneNumber", "espIdentifier", "countryCallingCode", "extension",
 })
 FLAG_GROUPS = frozenset({"reportAnnotations", "fileAnnotations"})
+# Who a person is (Action.VIEW_IDENTITY on REPORT): shown only to roles the one table
+# allows it (never the auditor); the others read a placeholder in its place.
+PERSON_ELEMENTS = frozenset({
+    "personOrUserReportedPerson", "intendedRecipientPerson", "victimPerson", "reportingPerson", "contactPerson", "officerContact",
+})
+IDENTITY_ELEMENTS = frozenset({"firstName", "middleName", "lastName", "dateOfBirth", "address"})
+IDENTITY_HIDDEN = _("hidden: your role does not see identities")
 # Repeated records with a few fields each read best as a table.
 TABULAR = frozenset({"ipCaptureEvent", "deviceId", "nameValuePair", "originalFileHash"})
 
@@ -390,6 +397,8 @@ class _Builder:
     """Walks a tree, asking the XSD for each node's type by its path."""
 
     def entry(self, node: Node, path: str, parent: str) -> Entry:
+        if isinstance(node, _Hidden):
+            return Entry(tag=node.tag, label=label_for(node.tag, parent=parent), value=Value(str(IDENTITY_HIDDEN), "hidden"))
         info = element_info(path)
         attr_types = dict(info.attributes) if info is not None else {}
         entry = Entry(tag=node.tag, label=label_for(node.tag, parent=parent))
@@ -477,13 +486,29 @@ class _Builder:
         return "; ".join(f"{c.tag}: {_Builder._flat_text(c) or ''}" for c in node.children)
 
 
+class _Hidden(Node):
+    """An element whose value says who a person is, withheld from this reader."""
+
+
+def _without_identities(node: Node) -> Node:
+    """A copy of the tree where, inside every person, names, dates of birth and
+    addresses are withheld (the stored document is not touched)."""
+    children = []
+    for child in node.children:
+        if node.tag in PERSON_ELEMENTS and child.tag in IDENTITY_ELEMENTS:
+            children.append(_Hidden(tag=child.tag))
+        else:
+            children.append(_without_identities(child))
+    return Node(tag=node.tag, attrs=dict(node.attrs), text=node.text, children=children)
+
+
 def _party_names(node: Node) -> list[str]:
     person = next((c for c in node.children if c.tag.endswith("Person")), None)
     parts: list[str] = []
     screen = node.child_text("screenName")
     if screen:
         parts.append(screen.strip())
-    if person is not None:
+    if person is not None and not any(isinstance(c, _Hidden) for c in person.children):
         name = " ".join(t.strip() for t in (person.child_text("firstName"), person.child_text("lastName")) if t and t.strip())
         if name:
             parts.append(name)
@@ -499,8 +524,12 @@ def _attrs_as_entries(entry: Entry) -> list[Entry]:
     return [Entry(tag=a.name, label=a.label, value=a.value) for a in entry.attrs]
 
 
-def present_report(report: Report) -> ReportPresentation:
+def present_report(report: Report, *, identities: bool = True) -> ReportPresentation:
+    """`identities`: may the reader see who the persons are (names, dates of birth,
+    addresses)? The caller asks the one table (Action.VIEW_IDENTITY on REPORT)."""
     root = Node.from_json(report.document)
+    if not identities:
+        root = _without_identities(root)
     b = _Builder()
     base = f"/{root.tag}"
 

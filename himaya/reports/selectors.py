@@ -6,24 +6,15 @@ another unit is indistinguishable from one that does not exist.
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404
 
-from himaya.accounts.models import Role, User
-from himaya.audit.services import audit_record
+from himaya.accounts.models import User
+from himaya.accounts.permissions import Action, Kind, allowed, get_for, restrict
+from himaya.reports.events import report_viewed_event
 from himaya.reports.models import Party, Report, ReportFile, ReportStatus
 
-STAFF_ROLES = tuple(Role.values)
-
-
-def report_queryset_for_user(user: User) -> QuerySet[Report]:
-    qs = Report.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    if user.unit_id is None or not user.has_role(*STAFF_ROLES):
-        return qs.none()
-    return qs.filter(unit_id=user.unit_id)
+def report_queryset_for_user(user: User, action: Action = Action.VIEW) -> QuerySet[Report]:
+    """The reports the user may do `action` to: their unit's, if their role may (the one table)."""
+    return restrict(Report.objects.all(), user, action)
 
 
 def report_list_for_user(*, user: User, status: str | None = ReportStatus.FINISHED, search: str = "", incident_type: str = "", source: str = "") -> QuerySet[Report]:
@@ -45,8 +36,8 @@ def report_list_for_user(*, user: User, status: str | None = ReportStatus.FINISH
 
 
 def report_get_for_user(*, user: User, report_id: int, audit: bool = True) -> Report:
-    report = (
-        report_queryset_for_user(user)
+    report = get_for(
+        Report.objects
         .select_related("reporter", "unit")
         .prefetch_related(
             Prefetch("files", queryset=ReportFile.objects.order_by("position")),
@@ -55,12 +46,10 @@ def report_get_for_user(*, user: User, report_id: int, audit: bool = True) -> Re
             "ip_events",
             "device_events",
             "identifiers",
-        )
-        .filter(id=report_id)
-        .first()
+        ),
+        user, Action.VIEW, id=report_id,
     )
-    if report is None:
-        raise Http404("no such report")
     if audit:
-        audit_record(actor=user, action="report.viewed", target=report, unit_id=report.unit_id)
+        # The page and the API detail show the report's people (victims, reporting persons) to whom may see them.
+        report_viewed_event(actor=user, report=report, identities=allowed(user, Action.VIEW_IDENTITY, Kind.REPORT))
     return report

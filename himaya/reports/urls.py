@@ -5,5 +5,5 @@ from himaya.reports import views
 app_name = "reports"
 urlpatterns = [
     path("", views.report_list, name="list"),
-    path("reports/<int:pk>/", views.report_detail, name="detail"),
+    path("reports/<id:pk>/", views.report_detail, name="detail"),
 ]

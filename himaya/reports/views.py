@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.reports.models import ReportStatus
 from himaya.reports.presentation import VALUE_LABELS, annotation_labels, incident_type_label, present_report
 from himaya.reports.selectors import report_get_for_user, report_list_for_user
@@ -71,7 +72,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_get_for_user(user=request.user, report_id=pk)  # type: ignore[arg-type]
-    presentation = present_report(report)
+    presentation = present_report(report, identities=allowed(request.user, Action.VIEW_IDENTITY, Kind.REPORT))
     return render(request, "reports/detail.html", {
         "report": report,
         "incident_type": incident_type_label(report.incident_type),

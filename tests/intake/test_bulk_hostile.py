@@ -156,3 +156,13 @@ def test_the_good_reports_of_a_zip_still_go_in(tmp_path, capsys):
     _patch_member(archive, "b/files/f/photo.jpg", _set_flag_and_method(flag=0x1))
     code, summary = _import_json(capsys, str(archive))
     assert (summary["imported"], summary["failed"]) == (1, 1) and code == 0, summary
+
+
+def test_an_upload_without_a_multipart_boundary_is_the_clients_error(provider):
+    rid = provider.submit(DOC_REPORT).report_id
+    for content_type in ("multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=abc"):
+        answer = provider.client.generic("POST", "/ispws/upload", b"id=1&file=x", content_type=content_type,
+                                         HTTP_AUTHORIZATION=provider.auth)
+        assert answer.status_code == 400, (content_type, answer.status_code, answer.content)
+        assert b"<responseCode>4000</responseCode>" in answer.content or b"<responseCode>4200</responseCode>" in answer.content
+    assert ReportFile.objects.filter(report_id=rid).count() == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.conftest import PDQ_IMAGES
+from himaya.demo.generator import IMAGES_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def server(tmp_path_factory):
     env.pop("DATABASE_URL", None)  # the embedded default, as `make run` uses
     himaya = [sys.executable, "-m", "himaya"]
     subprocess.run([*himaya, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*himaya, "create_reporter", "usr123", "--password", "pswd1234"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*himaya, "create_reporter", "usr123", "--password", "pswd1234-example"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
     proc = subprocess.Popen([*himaya, "serve", "--port", str(port), "--web-workers", "2", "--task-workers", "1"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,28 +68,28 @@ def test_the_documentation_curl_examples_work_unchanged(server, tmp_path):
     from tests.conftest import DOC_REPORT, file_details_doc
 
     report.write_bytes(DOC_REPORT)
-    image = PDQ_IMAGES / "small.jpg"
+    image = IMAGES_DIR / "small.jpg"  # ThreatExchange's, as the package ships it
     # 6.1 Open the report
-    opened = _curl("--user", "usr123:pswd1234", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{report}", f"{base}/submit")
+    opened = _curl("--user", "usr123:pswd1234-example", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{report}", f"{base}/submit")
     assert opened.findtext("responseCode") == "0"
     rid = opened.findtext("reportId")
     # 6.2 Upload a file
-    uploaded = _curl("--user", "usr123:pswd1234", "--form", f"id={rid}", "--form", f"file=@{image}", f"{base}/upload")
+    uploaded = _curl("--user", "usr123:pswd1234-example", "--form", f"id={rid}", "--form", f"file=@{image}", f"{base}/upload")
     assert uploaded.findtext("hash") == hashlib.md5(image.read_bytes()).hexdigest()
     fid = uploaded.findtext("fileId")
     # 6.3 Submit file details
     details = tmp_path / "file-details.xml"
     details.write_bytes(file_details_doc(int(rid), fid))
-    assert _curl("--user", "usr123:pswd1234", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{details}", f"{base}/fileinfo").findtext("responseCode") == "0"
+    assert _curl("--user", "usr123:pswd1234-example", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{details}", f"{base}/fileinfo").findtext("responseCode") == "0"
     # 6.4 Finish the report
-    done = _curl("--user", "usr123:pswd1234", "--form", f"id={rid}", f"{base}/finish")
+    done = _curl("--user", "usr123:pswd1234-example", "--form", f"id={rid}", f"{base}/finish")
     assert (done.tag, done.findtext("responseCode"), done.findtext("reportId"), done.findtext("files/fileId")) == ("reportDoneResponse", "0", rid, fid)
     # 6.5 Cancel a report (a second one: a finished report cannot be cancelled)
-    second = _curl("--user", "usr123:pswd1234", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{report}", f"{base}/submit").findtext("reportId")
-    cancelled = _curl("--user", "usr123:pswd1234", "--form", f"id={second}", f"{base}/retract")
+    second = _curl("--user", "usr123:pswd1234-example", "--header", "Content-Type: text/xml; charset=utf-8", "--data", f"@{report}", f"{base}/submit").findtext("reportId")
+    cancelled = _curl("--user", "usr123:pswd1234-example", "--form", f"id={second}", f"{base}/retract")
     assert (cancelled.findtext("responseCode"), cancelled.findtext("reportId")) == ("0", second)
     # 7.1 Status
-    status = _curl("--user", "usr123:pswd1234", f"{base}/status")
+    status = _curl("--user", "usr123:pswd1234-example", f"{base}/status")
     assert status.findtext("responseDescription") == "Remote User : usr123, Remote Ip : 127.0.0.1"
 
 
@@ -118,9 +118,9 @@ def ncmec_client_python(tmp_path_factory):
 
 
 def test_an_independent_client_from_pypi_runs_its_whole_flow(server, ncmec_client_python):
-    image = PDQ_IMAGES / "small.jpg"
+    image = IMAGES_DIR / "small.jpg"
     script = Path(__file__).parent / "clients" / "ncmec_cybertip_flow.py"
-    run = subprocess.run([ncmec_client_python, str(script), server["base"] + "/ispws", "usr123", "pswd1234", str(image)],
+    run = subprocess.run([ncmec_client_python, str(script), server["base"] + "/ispws", "usr123", "pswd1234-example", str(image)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     out = json.loads(run.stdout)

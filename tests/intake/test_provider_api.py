@@ -230,7 +230,7 @@ def test_1300_update_failed(provider, monkeypatch):
     def fail(*args, **kwargs):
         raise DatabaseError("database went away")
 
-    monkeypatch.setattr("himaya.intake.services.audit_record", fail)
+    monkeypatch.setattr("himaya.intake.events.report_finished_event", fail)
     assert provider.finish(rid).code == 1300
     assert Report.objects.get(id=rid).status == ReportStatus.OPEN
 

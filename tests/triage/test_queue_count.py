@@ -15,6 +15,7 @@ from himaya.triage.pagination import CappedPaginator, grouped
 from himaya.reports.models import Report
 from himaya.triage import views
 from himaya.triage.models import ReportTriage
+from tests.auth_helpers import login_verified
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "staff-password-1"
@@ -43,9 +44,8 @@ def queue(unit):  # type: ignore[no-untyped-def]
 def analyst(language: str = "en") -> Client:
     from himaya.accounts.services import user_create
 
-    user_create(username="analyst-a", password=PASSWORD, roles=["intake_analyst"], unit_code="unit-a")
-    c = Client()
-    assert c.login(username="analyst-a", password=PASSWORD)
+    user = user_create(username="analyst-a", password=PASSWORD, roles=["intake_analyst"], unit_code="unit-a")
+    c = login_verified(Client(), user, PASSWORD)
     c.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     return c
 

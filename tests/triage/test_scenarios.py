@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from himaya.accounts.permissions import OPERATOR
 from himaya.audit.models import AuditEvent
 from himaya.triage.models import ReportTriage, RuleSet, TriageOverride
 from himaya.triage.selectors import report_triage_summary
@@ -85,6 +86,7 @@ def test_override_is_kept_audited_and_survives_retriage(unit, django_user_model)
 
 
 def test_ruleset_change_retriages_open_reports(unit, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from himaya.accounts.permissions import OPERATOR
     from himaya.triage.services import ruleset_publish
 
     r = store(report_xml(suspect=Person(esp_id="u-7"), recipient_age=12, incident_type=ENTICEMENT), unit=unit)
@@ -95,7 +97,7 @@ def test_ruleset_change_retriages_open_reports(unit, django_capture_on_commit_ca
         if spec["rule"] == "incident_enticement":
             spec["weight"] = 70
     with django_capture_on_commit_callbacks(execute=True):
-        rs = ruleset_publish(actor=None, data=data, note="enticement is always urgent")
+        rs = ruleset_publish(actor=OPERATOR, data=data, note="enticement is always urgent")
     after = ReportTriage.objects.get(report=r)
     assert after.ruleset_version == rs.version == 2
     assert after.priority == "P1" and after.score > before.score

@@ -6,6 +6,7 @@ from django.test import Client
 
 from himaya.triage.models import ReportTriage, RuleSet
 from tests.linking.factory import ENTICEMENT, PS_IP, FileSpec, Person, report_xml, store
+from tests.auth_helpers import login_verified
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "staff-password-1"
@@ -14,9 +15,8 @@ PASSWORD = "staff-password-1"
 def login(username: str, unit_code: str, roles: list[str]) -> Client:
     from himaya.accounts.services import user_create
 
-    user_create(username=username, password=PASSWORD, roles=roles, unit_code=unit_code)
-    c = Client()
-    assert c.login(username=username, password=PASSWORD)
+    user = user_create(username=username, password=PASSWORD, roles=roles, unit_code=unit_code)
+    c = login_verified(Client(), user, PASSWORD)
     return c
 
 
@@ -60,7 +60,9 @@ def test_rules_page_publishes_a_version(scenario, django_capture_on_commit_callb
     analyst = login("analyst-a", "unit-a", ["intake_analyst"])
     assert analyst.get("/triage/rules/").status_code == 200
     assert analyst.post("/triage/rules/", {"note": "x"}).status_code == 403
-    sup = login("sup", "unit-a", ["supervisor"])
+    # The rule set is national: another unit's supervisor reads it, the national unit's publishes.
+    assert login("sup-a", "unit-a", ["supervisor"]).post("/triage/rules/", {"note": "x"}).status_code == 403
+    sup = login("sup", "intake", ["supervisor"])
     form = {f"weight-{s['rule']}": s["weight"] for s in RuleSet.objects.get(version=1).rules}
     form.update({f"enabled-{s['rule']}": "on" for s in RuleSet.objects.get(version=1).rules})
     form["weight-viral_or_meme"] = -10

@@ -171,14 +171,15 @@ def plain_report(*, screen_name: str | None = None) -> bytes:
 PLAIN_REPORT = plain_report()
 
 
-def submit_rich_report(*, reporter_name: str, unit_code: str, xml: bytes = RICH_REPORT, with_file: bool = True) -> int:
+def submit_rich_report(*, reporter_name: str, unit_code: str, xml: bytes = RICH_REPORT, with_file: bool = True, finish: bool = True) -> int:
     """Open, upload, describe and finish a report through /ispws/, as a provider would.
 
-    A report that names a prior report gets one, made in a unit of its own so that
-    it does not appear in the lists under test.
+    A report that names a prior report gets one, of the same unit (a provider cites
+    only its unit's reports: another unit's is answered as a missing one), left
+    unfinished so that it does not appear in the lists under test.
     """
     if b"PRIOR_REPORT_ID" in xml:
-        prior_id = submit_rich_report(reporter_name=f"{reporter_name}-prior", unit_code="prior-unit", xml=PLAIN_REPORT, with_file=False)
+        prior_id = submit_rich_report(reporter_name=f"{reporter_name}-prior", unit_code=unit_code, xml=PLAIN_REPORT, with_file=False, finish=False)
         xml = xml.replace(b"PRIOR_REPORT_ID", str(prior_id).encode())
     from himaya.accounts.services import reporter_create
 
@@ -190,7 +191,8 @@ def submit_rich_report(*, reporter_name: str, unit_code: str, xml: bytes = RICH_
         upload = SimpleUploadedFile("upload.bin", b"synthetic test bytes, not media")
         file_id = api.post("upload", {"id": str(report_id), "file": upload}).findtext("fileId")
         api.post("fileinfo", file_details(report_id, file_id), content_type="text/xml; charset=utf-8")
-    api.post("finish", {"id": str(report_id)})
+    if finish:
+        api.post("finish", {"id": str(report_id)})
     return report_id
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.auth_helpers import totp_code, totp_device
 from tests.ui.conftest import PASSWORD, staff, submit_rich_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -18,12 +19,29 @@ pytestmark = [
 ]
 
 
+def authenticator(username: str):  # type: ignore[no-untyped-def]
+    """The user's authenticator app: a confirmed TOTP device, made if missing (before the login)."""
+    from himaya.accounts.models import User
+
+    return totp_device(User.objects.get(username=username))
+
+
+def second_factor(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
+    """The code from the user's authenticator."""
+    device = authenticator(username)
+    page.wait_for_url("**/accounts/second-factor/verify/**")
+    page.get_by_label("الرمز").fill(totp_code(device, ahead=1))
+    page.get_by_role("button", name="متابعة").click()
+
+
 def log_in(page, live_server, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    """Through the Arabic login form, as a person would; lands on the home page."""
+    """Through the Arabic login form and the second factor, as a person would; lands on the home page."""
+    authenticator(username)
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("اسم المستخدم").fill(username)
     page.get_by_label("كلمة المرور").fill(password)
     page.get_by_role("button", name="تسجيل الدخول").click()
+    second_factor(page, live_server, username)
     page.wait_for_url(f"{live_server.url}/")
 
 
@@ -57,6 +75,7 @@ def test_staff_reads_a_report_in_arabic_then_english(live_server, page) -> None:
     staff("analyst-a", "unit-a")
     report_id = submit_rich_report(reporter_name="examplechat-a", unit_code="unit-a")
 
+    authenticator("analyst-a")
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
     assert page.locator("html").get_attribute("dir") == "rtl"
@@ -65,6 +84,7 @@ def test_staff_reads_a_report_in_arabic_then_english(live_server, page) -> None:
     page.get_by_label("كلمة المرور").fill(PASSWORD)
     page.screenshot(path=str(SCREENSHOTS / "himaya-login-ar.png"), full_page=True)
     page.get_by_role("button", name="تسجيل الدخول").click()
+    second_factor(page, live_server, "analyst-a")
 
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator("html").get_attribute("dir") == "rtl"

@@ -4,8 +4,8 @@ from typing import Any
 
 from django import template
 
+from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.linking.selectors import links_with_separations
-from himaya.linking.services import can_separate
 
 register = template.Library()
 
@@ -18,5 +18,4 @@ def linked_reports(report: Any, links: list[dict[str, Any]]) -> list[dict[str, A
 
 @register.simple_tag(takes_context=True)
 def may_separate(context: Any) -> bool:
-    user = context.get("user")
-    return bool(user is not None and user.is_authenticated and can_separate(user))
+    return allowed(context.get("user"), Action.CHANGE, Kind.LINK)

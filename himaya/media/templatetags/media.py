@@ -24,13 +24,6 @@ def media_locked(report_file: Any) -> bool:
     return file_is_locked(report_file)
 
 
-@register.simple_tag
-def media_manages_lists(user: Any) -> bool:
-    from himaya.media.selectors import can_manage_hashlists
-
-    return can_manage_hashlists(user)
-
-
 @register.filter
 def media_actor(label: str) -> str:
     """An audit actor label as a person reads it: the username, or who acted when no user did."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins, viewsets
 
+from himaya.core.openapi import BooleanFilter, DateTimeFilter
 from himaya.reports.api.serializers import ReportDetailSerializer, ReportListSerializer
 from himaya.reports.models import Report, ReportSource, ReportStatus
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
@@ -14,10 +15,12 @@ class ReportFilter(TriageFilterMixin, django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=ReportSource.choices)
     incident_type = django_filters.CharFilter()
     platform = django_filters.CharFilter(lookup_expr="iexact")
-    received_after = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lt")
-    escalated = django_filters.BooleanFilter(method="filter_escalated")
+    received_after = DateTimeFilter(field_name="finished_at", lookup_expr="gte")
+    received_before = DateTimeFilter(field_name="finished_at", lookup_expr="lt")
+    escalated = BooleanFilter(method="filter_escalated")
     identifier = django_filters.CharFilter(method="filter_identifier", help_text="reports naming this email, phone, IP, screen name, ... (exact, case-insensitive)")
+    ordering = django_filters.ChoiceFilter(choices=[("priority", "priority")], method="filter_ordering",
+                                           help_text="priority: the queue's order (tier, service target, age); newest first without it")
 
     class Meta:
         model = Report
@@ -29,19 +32,19 @@ class ReportFilter(TriageFilterMixin, django_filters.FilterSet):
     def filter_identifier(self, qs, name, value):  # type: ignore[no-untyped-def]
         return qs.filter(identifiers__value__iexact=value.strip()).distinct()
 
+    def filter_ordering(self, qs, name, value):  # type: ignore[no-untyped-def]
+        return qs.order_by("triage__effective_priority", "triage__due_at", "finished_at", "id")
+
 
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Reports of the caller's unit. Another unit's report answers 404."""
 
     filterset_class = ReportFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"\d{1,18}"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        # ordering=priority: the queue's order (tier, service target, age).
-        qs = report_queryset_for_user(self.request.user).select_related("triage", "linkage")
-        if self.request.query_params.get("ordering") == "priority":
-            return qs.order_by("triage__effective_priority", "triage__due_at", "finished_at", "id")
-        return qs.order_by("-id")
+        # Newest first; ordering=priority (ReportFilter) orders as the queue does.
+        return report_queryset_for_user(self.request.user).select_related("triage", "linkage").order_by("-id")
 
     def get_serializer_class(self):  # type: ignore[no-untyped-def]
         return ReportDetailSerializer if self.action == "retrieve" else TriageListSerializer

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from himaya.audit.services import audit_record
+from himaya.linking.events import geoip_updated_event
 from himaya.linking.geo import install_ranges, locate_ip
 from himaya.linking.normalize import normalize_ip
 from himaya.linking.services import ranges_file
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 n = install_ranges(text, ranges_file=ranges_file())
             except (OSError, UnicodeDecodeError, ValueError) as exc:
                 raise CommandError(f"{path}: {exc}") from None
-            audit_record(actor="command:geoip", action="linking.geoip_updated", data={"file": path.name, "ranges": n})
+            geoip_updated_event(actor="command:geoip", file_name=path.name, ranges=n)
             self.stdout.write(f"{n} ranges installed in {ranges_file()}")
         else:
             canonical = normalize_ip(options["ip"])

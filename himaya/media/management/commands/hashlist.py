@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from himaya.accounts.permissions import OPERATOR
 from himaya.media.models import CategoryScheme, ListKind
 from himaya.media.services import HASHLIST_FORMATS, MediaError, hashlist_delete, hashlist_export, hashlist_import
 from himaya.media.vics import ListFormatError
@@ -41,14 +42,14 @@ class Command(BaseCommand):
                     raise CommandError(f"no such file: {path}")
                 hash_list = hashlist_import(
                     data=path.read_bytes(), name=opts["name"], kind=opts["kind"], fmt=opts["format"], scheme=opts["scheme"],
-                    provenance=opts["provenance"], source_name=path.name, algorithm=opts["algorithm"], actor="cli",
+                    provenance=opts["provenance"], source_name=path.name, algorithm=opts["algorithm"], actor=OPERATOR,
                 )
                 self.stdout.write(f"{hash_list.name}: version {hash_list.version}, {hash_list.entry_count} hashes ({hash_list.source_format}); re-matching stored files in the background")
             elif opts["action"] == "delete":
-                hashlist_delete(name=opts["name"], reason=opts["reason"], actor="cli")
+                hashlist_delete(name=opts["name"], reason=opts["reason"], actor=OPERATOR)
                 self.stdout.write(f"{opts['name']}: deleted; re-matching stored files in the background")
             else:
-                data = hashlist_export(name=opts["name"], actor="cli")
+                data = hashlist_export(name=opts["name"], actor=OPERATOR)
                 if opts["out"] == "-":
                     sys.stdout.buffer.write(data + b"\n")
                 else:

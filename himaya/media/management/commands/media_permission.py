@@ -5,11 +5,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from himaya.accounts.permissions import OPERATOR
 from himaya.media.services import MEDIA_PERMISSIONS, MediaError, media_permission_set
 
 
 class Command(BaseCommand):
-    help = "Grant or withdraw a media permission (view_media, record_authorisation, manage_hashlists)"
+    help = "Grant or withdraw a media permission (view_media, record_authorisation)"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["grant", "withdraw"])
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            media_permission_set(username=opts["username"], codename=opts["permission"], granted=opts["action"] == "grant", actor="cli")
+            media_permission_set(username=opts["username"], codename=opts["permission"], granted=opts["action"] == "grant", actor=OPERATOR)
         except MediaError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{opts['permission']} {'granted to' if opts['action'] == 'grant' else 'withdrawn from'} {opts['username']}")
