@@ -15,6 +15,7 @@ PYTEST_WORKERS ?= 2
 
 $(BIN)/himaya: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Himaya needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	@command -v g++ >/dev/null 2>&1 || $(BIN)/python -c 'import pdqhash' 2>/dev/null || { echo "Himaya needs a C++ compiler to build pdqhash (Meta's PDQ, published as source only): apt-get install g++" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

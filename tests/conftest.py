@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,39 @@ from lxml import etree
 
 from tests.intake.cybertip.samples import MINIMAL_REPORT
 
+# Meta's published PDQ/vPDQ reference values, beside a team checkout (../shared) and in CI; a fresh
+# clone has none. Only the tests that compare against them need it (`needs_reference`); every other
+# test uses benign data the repository carries (himaya/demo/images/, tests/media/fixtures.py).
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 PDQ_IMAGES = REFERENCE / "pdq" / "images"
+needs_reference = pytest.mark.skipif(
+    not (REFERENCE / "pdq" / "expected.csv").is_file(),
+    reason=f"compares with Meta's published PDQ/vPDQ reference values, absent here ({REFERENCE / 'pdq'} does not exist; CI has it)",
+)
 # The documentation's own example (§6.1), shared with the pure XML tests.
 DOC_REPORT = MINIMAL_REPORT
+
+# Browser tests (marked `browser`) drive Debian's Chromium. Without it they are skipped, said once in
+# the header and once per skip reason; with HIMAYA_REQUIRE_BROWSER=1 (CI) its absence stops the run.
+CHROMIUM = Path("/usr/bin/chromium")
+NO_CHROMIUM = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium): browser tests skipped"
+
+
+def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
+    return f"chromium: {CHROMIUM}" if CHROMIUM.exists() else f"chromium: ABSENT. {NO_CHROMIUM}"
+
+
+def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
+    wanted = "not browser" not in (config.option.markexpr or "")
+    if wanted and not CHROMIUM.exists() and os.environ.get("HIMAYA_REQUIRE_BROWSER") == "1" and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(f"HIMAYA_REQUIRE_BROWSER=1 but Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        for item in items:
+            if item.get_closest_marker("browser"):
+                item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
 
 
 def file_details_doc(report_id: int, file_id: str, extra: str = "") -> bytes:
@@ -98,4 +128,6 @@ def provider(reporter) -> Provider:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def image_bytes() -> bytes:
-    return (PDQ_IMAGES / "small.jpg").read_bytes()
+    from himaya.demo.generator import IMAGES_DIR
+
+    return (IMAGES_DIR / "small.jpg").read_bytes()  # ThreatExchange's, as the package ships it

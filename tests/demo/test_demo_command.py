@@ -3,6 +3,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from himaya.reports.models import Report, ReportFile, ReportStatus
+from tests.auth_helpers import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +13,9 @@ def test_demo_loads_reports_through_intake_and_the_analyst_can_read_them(capsys)
     assert "loaded 12 synthetic reports" in capsys.readouterr().out
     assert Report.objects.filter(status=ReportStatus.FINISHED).count() == 12
     assert ReportFile.objects.exclude(details_document=None).exists()
-    client = Client()
-    assert client.login(username="analyst", password="himaya-demo-2026")
+    from himaya.accounts.models import User
+
+    client = login_verified(Client(), User.objects.get(username="analyst"), "himaya-demo-2026")
     page = client.get("/")
     assert page.status_code == 200
     newest = Report.objects.order_by("-id").first()

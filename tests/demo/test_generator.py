@@ -33,13 +33,13 @@ from himaya.intake.cybertip import (
     parse_xml,
     validate_schema,
 )
+from tests.conftest import REFERENCE, needs_reference
 
 NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 DOCUMENTATION_NETWORKS = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
-REFERENCE_IMAGES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "pdq"
 
 
 @pytest.fixture(scope="module")
@@ -267,11 +267,9 @@ def test_files_are_the_shipped_benign_images(reports: list[SyntheticReport]) -> 
                 assert max(image.size) <= 480
 
 
+@needs_reference
 def test_shipped_images_are_byte_identical_to_the_reference_set() -> None:
-    expected_csv = REFERENCE_IMAGES / "expected.csv"
-    if not expected_csv.exists():
-        pytest.skip("reference media not present")
-    with expected_csv.open() as handle:
+    with (REFERENCE / "pdq" / "expected.csv").open() as handle:
         md5_by_name = {Path(row["path"]).name: row["md5"] for row in csv.DictReader(handle)}
     for name in IMAGE_NAMES:
         assert hashlib.md5((IMAGES_DIR / name).read_bytes()).hexdigest() == md5_by_name[name], name

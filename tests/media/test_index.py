@@ -6,7 +6,7 @@ import pytest
 
 import himaya.media.index as index_module
 from himaya.media.index import LAYOUTS, PDQIndex, compact_plan, hamming_brute_force, hex_to_array, plan
-from tests.conftest import REFERENCE
+from tests.conftest import REFERENCE, needs_reference
 
 HASHSETS = REFERENCE / "pdq" / "hashsets"
 
@@ -37,6 +37,7 @@ def _flip(hashes, rng, counts, *, span=256):
     return np.packbits(bits, axis=1)
 
 
+@needs_reference
 def test_reference_haystack_and_needles(layout):
     haystack = hex_to_array(HASHSETS.joinpath("haystack.txt").read_text().split())
     needles = hex_to_array(HASHSETS.joinpath("needles.txt").read_text().split())

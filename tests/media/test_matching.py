@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 from rest_framework.test import APIClient
 
+from himaya.accounts.permissions import OPERATOR
 from himaya.accounts.services import token_create, user_create
 from himaya.audit.models import AuditEvent
 from himaya.media.models import FileStatus, HashEntry, HashList, HashState, MediaMatch, MediaState, RematchJob
@@ -17,7 +18,7 @@ from himaya.media.services import hashlist_import, media_hash_blob, rematch_job_
 from himaya.media.signals import media_status_changed
 from himaya.reports.models import ReportFile
 from tests.conftest import DOC_REPORT
-from tests.media.fixtures import BRIDGE, BRIDGE_MODS, EXPECTED, drawn_image, reference_bytes, vics_13, vics_20, vics_item
+from tests.media.fixtures import BRIDGE, BRIDGE_MODS, benign, drawn_image, drawn_video, pdq, vics_13, vics_20, vics_item, vpdq_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -55,24 +56,24 @@ def import_file(tmp_path, data: bytes, **opts) -> None:
 
 
 def test_a_file_is_hashed_on_arrival_and_new_when_no_list_knows_it(deliver, api):
-    (fid,) = deliver(reference_bytes(BRIDGE))
+    (fid,) = deliver(benign(BRIDGE))
     state = MediaState.objects.get(blob__report_files__file_id=fid)
-    assert (state.state, state.kind, state.pdq, state.pdq_quality) == (HashState.HASHED, "image", EXPECTED[BRIDGE]["pdq"], 100)
+    assert (state.state, state.kind, state.pdq, state.pdq_quality) == (HashState.HASHED, "image", pdq(BRIDGE), 100)
     f = api_file(api, fid)
-    assert (f["pdq"], f["pdq_quality"], f["status"], f["matches"]) == (EXPECTED[BRIDGE]["pdq"], 100, "new", [])
+    assert (f["pdq"], f["pdq_quality"], f["status"], f["matches"]) == (pdq(BRIDGE), 100, "new", [])
 
 
 def test_undecodable_file_is_marked_with_its_reason_and_the_rest_goes_on(deliver, api):
-    bad, good = deliver(b"%PDF-1.4 not media", reference_bytes("c.png"))
+    bad, good = deliver(b"%PDF-1.4 not media", benign("shapes"))
     state = MediaState.objects.get(blob__report_files__file_id=bad)
     assert state.state == HashState.UNDECODABLE and "not an image" in state.reason
     assert api_file(api, bad)["status"] == "new" and api_file(api, bad)["pdq"] is None
-    assert api_file(api, good)["pdq"] == EXPECTED["c.png"]["pdq"]
+    assert api_file(api, good)["pdq"] == pdq("shapes")
 
 
 def test_hashing_is_idempotent_and_per_content(deliver):
-    first = deliver(reference_bytes("wee.jpg"))[0]
-    second = deliver(reference_bytes("wee.jpg"))[0]
+    first = deliver(benign("wee"))[0]
+    second = deliver(benign("wee"))[0]
     blob = ReportFile.objects.get(file_id=first).blob
     assert ReportFile.objects.get(file_id=second).blob == blob and MediaState.objects.filter(blob=blob).count() == 1
     before = AuditEvent.objects.filter(action="media.hashed").count()
@@ -95,14 +96,14 @@ def test_vics_import_then_upload_is_known_in_the_api(tmp_path, deliver, api, dja
 
 
 def test_a_list_added_later_rematches_stored_files_and_signals_the_change(tmp_path, deliver, api, django_capture_on_commit_callbacks):
-    fid = deliver(reference_bytes(BRIDGE))[0]
+    fid = deliver(benign(BRIDGE))[0]
     assert api_file(api, fid)["status"] == "new"
     changes = []
     receiver = lambda **kw: changes.append((kw["old_status"], kw["new_status"], kw["report_ids"]))  # noqa: E731
     media_status_changed.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            import_file(tmp_path, f"pdq\n{EXPECTED['blur-a-lot.jpg']['pdq']}\n".encode(), name="memes", kind="viral", format="csv")
+            import_file(tmp_path, f"pdq\n{pdq('bridge-contrast')}\n".encode(), name="memes", kind="viral", format="csv")
     finally:
         media_status_changed.disconnect(receiver)
     f = api_file(api, fid)
@@ -115,15 +116,15 @@ def test_a_list_added_later_rematches_stored_files_and_signals_the_change(tmp_pa
 @pytest.mark.parametrize("layout", ["fast", "compact"])
 def test_every_bridge_mod_and_rotated_or_mirrored_copy_matches_and_unrelated_images_do_not(deliver, api, django_capture_on_commit_callbacks, settings, layout):
     settings.HIMAYA_PDQ_INDEX_LAYOUT = layout  # the index a worker builds; the answers must not depend on it
-    original = Image.open(io.BytesIO(reference_bytes(BRIDGE))).convert("RGB")
+    original = Image.open(io.BytesIO(benign(BRIDGE))).convert("RGB")
     turned = []
     for op in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270, Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM):
         out = io.BytesIO()
         original.transpose(op).save(out, format="JPEG", quality=90)
         turned.append(out.getvalue())
     with django_capture_on_commit_callbacks(execute=True):
-        hashlist_import(data=f"pdq:{EXPECTED[BRIDGE]['pdq']}\n".encode(), name="seized-2026", kind="seizure", fmt="lines")
-    ids = deliver(*[reference_bytes(n) for n in BRIDGE_MODS], *turned, reference_bytes("c.png"), reference_bytes("wee.jpg"), drawn_image(7))
+        hashlist_import(data=f"pdq:{pdq(BRIDGE)}\n".encode(), name="seized-2026", kind="seizure", fmt="lines", actor=OPERATOR)
+    ids = deliver(*[benign(n) for n in BRIDGE_MODS], *turned, benign("shapes"), benign("wee"), drawn_image(7))
     statuses = [api_file(api, fid)["status"] for fid in ids]
     assert statuses == ["known"] * (len(BRIDGE_MODS) + len(turned)) + ["new", "new", "new"]
     from himaya.media.services import pdq_index
@@ -133,8 +134,8 @@ def test_every_bridge_mod_and_rotated_or_mirrored_copy_matches_and_unrelated_ima
 
 def test_low_quality_images_are_not_matched_perceptually(deliver, api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        hashlist_import(data=f"pdq:{EXPECTED['small.jpg']['pdq']}\n".encode(), name="flat", kind="known", fmt="lines")
-    (fid,) = deliver(reference_bytes("small.jpg"))
+        hashlist_import(data=f"pdq:{pdq('small')}\n".encode(), name="flat", kind="known", fmt="lines", actor=OPERATOR)
+    (fid,) = deliver(benign("small"))
     assert api_file(api, fid)["pdq_quality"] == 0 and api_file(api, fid)["status"] == "new"
 
 
@@ -191,7 +192,7 @@ def test_rematch_is_resumable_and_records_progress(deliver, django_capture_on_co
     ids = deliver(drawn_image(10), drawn_image(11), drawn_image(12))
     target = drawn_image(12)
     # The job is queued but its worker "dies" after one batch; running it again continues from the cursor.
-    hashlist_import(data=f"md5:{hashlib.md5(target).hexdigest()}\n".encode(), name="L", kind="known", fmt="lines")
+    hashlist_import(data=f"md5:{hashlib.md5(target).hexdigest()}\n".encode(), name="L", kind="known", fmt="lines", actor=OPERATOR)
     job = RematchJob.objects.get()
     assert rematch_job_run(job_id=job.id, batch=2, max_batches=1) == 2
     job.refresh_from_db()
@@ -211,13 +212,10 @@ def test_the_summary_of_a_file_without_content_is_pending(deliver, api):
 
 
 def test_a_listed_video_matches_its_copy_by_vpdq_and_not_another_video(deliver, api, django_capture_on_commit_callbacks):
-    from tests.media.test_hashing import VIDEOS
-
-    frames = [line.split(",") for line in (VIDEOS / "chair-19-sd-bar.vpdq.txt").read_text().split()]
-    rows = "media_id,vpdq\n" + "".join(f"chair-19,{f[2]}\n" for f in frames)
+    rows = "media_id,vpdq\n" + "".join(f"clip-1,{frame}\n" for frame in vpdq_rows(drawn_video(1)))
     with django_capture_on_commit_callbacks(execute=True):
-        hashlist_import(data=rows.encode(), name="videos", kind="known", fmt="csv")
-    chair, pattern = deliver((VIDEOS / "chair-19-sd-bar.mp4").read_bytes(), (VIDEOS / "pattern-sd-grey-bar.mp4").read_bytes())
+        hashlist_import(data=rows.encode(), name="videos", kind="known", fmt="csv", actor=OPERATOR)
+    chair, pattern = deliver(drawn_video(1, bit_rate=60_000), drawn_video(2))  # a re-encoded copy of the listed clip, another clip
     f = api_file(api, chair)
     assert f["status"] == "known" and [(m["list"], m["algorithm"]) for m in f["matches"]] == [("videos", "vpdq")]
     assert f["pdq"] is None and MediaState.objects.get(blob__report_files__file_id=chair).kind == "video"
@@ -246,7 +244,7 @@ def test_workers_share_the_published_index_and_a_replaced_list_is_never_served_s
     from himaya.media import services
 
     with django_capture_on_commit_callbacks(execute=True):
-        hashlist_import(data=f"pdq:{EXPECTED['c.png']['pdq']}\n".encode(), name="a", kind="viral", fmt="lines")
+        hashlist_import(data=f"pdq:{pdq('shapes')}\n".encode(), name="a", kind="viral", fmt="lines", actor=OPERATOR)
     first = services.pdq_index()
     services._loaded = None  # as a second worker process would start
     mapped = services.pdq_index()
@@ -254,18 +252,16 @@ def test_workers_share_the_published_index_and_a_replaced_list_is_never_served_s
     assert isinstance(stored, np.memmap) and mapped.signature == first.signature
     # Delete and import a list of the same size: on SQLite the new entry may even reuse the row id.
     with django_capture_on_commit_callbacks(execute=True):
-        services.hashlist_delete(name="a", reason="replaced")
-        hashlist_import(data=f"pdq:{EXPECTED[BRIDGE]['pdq']}\n".encode(), name="b", kind="benign", fmt="lines")
-    bridge, c = deliver(reference_bytes(BRIDGE), reference_bytes("c.png"))
+        services.hashlist_delete(name="a", reason="replaced", actor=OPERATOR)
+        hashlist_import(data=f"pdq:{pdq(BRIDGE)}\n".encode(), name="b", kind="benign", fmt="lines", actor=OPERATOR)
+    bridge, c = deliver(benign(BRIDGE), benign("shapes"))
     assert (api_file(api, bridge)["status"], api_file(api, c)["status"]) == ("benign", "new")
 
 
 def test_a_video_list_exported_as_vics_and_imported_again_still_matches_the_video(tmp_path, capsys, deliver, api, django_capture_on_commit_callbacks):
-    from tests.media.test_hashing import VIDEOS
-
-    frames = [line.split(",") for line in (VIDEOS / "chair-19-sd-bar.vpdq.txt").read_text().split()]
-    rows = "media_id,category,vpdq,pdq\n" + "".join(f"chair-19,2,{f[2]},\n" for f in frames) + f"bridge,3,,{EXPECTED[BRIDGE]['pdq']}\n"
-    hashlist_import(data=rows.encode(), name="partner", kind="known", fmt="csv", scheme="projectvic")
+    frames = vpdq_rows(drawn_video(1))
+    rows = "media_id,category,vpdq,pdq\n" + "".join(f"clip-1,2,{frame},\n" for frame in frames) + f"bridge,3,,{pdq(BRIDGE)}\n"
+    hashlist_import(data=rows.encode(), name="partner", kind="known", fmt="csv", scheme="projectvic", actor=OPERATOR)
     capsys.readouterr()
     call_command("hashlist", "export", "partner", "--format", "vics")
     exported = capsys.readouterr().out
@@ -275,7 +271,7 @@ def test_a_video_list_exported_as_vics_and_imported_again_still_matches_the_vide
     assert copied == original and sum(1 for e in copied if e[0] == "vpdq") == len(frames)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("hashlist", "delete", "partner", "--reason", "only the exported copy should match")
-    video, image = deliver((VIDEOS / "chair-19-sd-bar.mp4").read_bytes(), reference_bytes("blur-a-little.jpg"))
+    video, image = deliver(drawn_video(1, bit_rate=60_000), benign("bridge-sharpen"))
     assert [(m["list"], m["algorithm"], m["category"]) for m in api_file(api, video)["matches"]] == [("copy", "vpdq", "2")]
     assert [(m["list"], m["algorithm"], m["category"]) for m in api_file(api, image)["matches"]] == [("copy", "pdq", "3")]
     assert api_file(api, video)["status"] == api_file(api, image)["status"] == "known"

@@ -15,21 +15,21 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
+from himaya.accounts.permissions import OPERATOR
 from himaya.audit.models import AuditEvent
 from himaya.media.models import MediaMatch, MediaState, RematchJob
 from himaya.media.services import hashlist_delete, hashlist_import, media_match_batch, media_match_blob, rematch_job_run
 from himaya.media.signals import media_status_changed
 from himaya.reports.models import ReportFile
 from tests.conftest import DOC_REPORT
-from tests.media.fixtures import BRIDGE, EXPECTED, drawn_image, reference_bytes, vics_20, vics_item
-from tests.media.test_hashing import VIDEOS
+from tests.media.fixtures import BRIDGE, benign, drawn_image, drawn_video, pdq, vics_20, vics_item, vpdq_rows
 
 pytestmark = pytest.mark.django_db
 
 
 def turned(op: Image.Transpose) -> bytes:
     out = io.BytesIO()
-    Image.open(io.BytesIO(reference_bytes(BRIDGE))).convert("RGB").transpose(op).save(out, format="JPEG", quality=90)
+    Image.open(io.BytesIO(benign(BRIDGE))).convert("RGB").transpose(op).save(out, format="JPEG", quality=90)
     return out.getvalue()
 
 
@@ -37,23 +37,23 @@ FILES = {
     "md5-known": lambda: drawn_image(70),
     "sha256-benign": lambda: drawn_image(71),
     "known-and-benign": lambda: drawn_image(72),
-    "blur-a-lot": lambda: reference_bytes("blur-a-lot.jpg"),
-    "shrink-a-lot": lambda: reference_bytes("shrink-a-lot.jpg"),
-    "high-contrast": lambda: reference_bytes("high-contrast.jpg"),
+    "blur-a-lot": lambda: benign("bridge-blur"),
+    "shrink-a-lot": lambda: benign("shrink-a-lot"),
+    "high-contrast": lambda: benign("bridge-contrast"),
     "rotated-90": lambda: turned(Image.Transpose.ROTATE_90),
     "mirrored": lambda: turned(Image.Transpose.FLIP_LEFT_RIGHT),
-    "c.png-benign-pdq": lambda: reference_bytes("c.png"),
-    "listed-video": lambda: (VIDEOS / "chair-19-sd-bar.mp4").read_bytes(),
-    "other-video": lambda: (VIDEOS / "pattern-sd-grey-bar.mp4").read_bytes(),
+    "shapes-benign-pdq": lambda: benign("shapes"),
+    "listed-video": lambda: drawn_video(1, bit_rate=60_000),
+    "other-video": lambda: drawn_video(2),
     "undecodable": lambda: b"%PDF-1.4 not media at all",
-    "low-quality": lambda: reference_bytes("small.jpg"),
+    "low-quality": lambda: benign("small"),
     "retired-list": lambda: drawn_image(74),
     "unchanged-match": lambda: drawn_image(75),
     "unlisted": lambda: drawn_image(73),
 }
 EXPECTED_STATUS = {
     "md5-known": "known", "sha256-benign": "benign", "known-and-benign": "known", "blur-a-lot": "viral", "shrink-a-lot": "viral",
-    "high-contrast": "viral", "rotated-90": "viral", "mirrored": "viral", "c.png-benign-pdq": "benign", "listed-video": "known",
+    "high-contrast": "viral", "rotated-90": "viral", "mirrored": "viral", "shapes-benign-pdq": "benign", "listed-video": "known",
     "other-video": "new", "undecodable": "new", "low-quality": "new", "retired-list": "new", "unchanged-match": "known", "unlisted": "new",
 }
 
@@ -63,20 +63,20 @@ def mixed(provider, django_capture_on_commit_callbacks) -> dict[str, str]:
     """Stored files and lists imported after them, before any re-matching ran: name -> blob address."""
     data = {name: make() for name, make in FILES.items()}
     with django_capture_on_commit_callbacks(execute=True):
-        hashlist_import(data=f"sha1:{hashlib.sha1(data['retired-list']).hexdigest()}\n".encode(), name="old", kind="seizure", fmt="lines")
-        hashlist_import(data=f"md5:{hashlib.md5(data['unchanged-match']).hexdigest()}\n".encode(), name="stable", kind="known", fmt="lines")
+        hashlist_import(data=f"sha1:{hashlib.sha1(data['retired-list']).hexdigest()}\n".encode(), name="old", kind="seizure", fmt="lines", actor=OPERATOR)
+        hashlist_import(data=f"md5:{hashlib.md5(data['unchanged-match']).hexdigest()}\n".encode(), name="stable", kind="known", fmt="lines", actor=OPERATOR)
         rid = provider.submit(DOC_REPORT).report_id
         ids = {name: provider.upload(rid, content).file_id for name, content in data.items()}
         assert provider.finish(rid).code == 0
     # From here on, nothing re-matches until the test says so.
-    hashlist_delete(name="old", reason="retired before the comparison")
-    frames = [line.split(",") for line in (VIDEOS / "chair-19-sd-bar.vpdq.txt").read_text().split()]
-    hashlist_import(data=vics_20([vics_item(data["md5-known"], media_id="a"), vics_item(data["known-and-benign"], media_id="b")]), name="icse", kind="known")
-    hashlist_import(data=("media_id,vpdq\n" + "".join(f"chair-19,{f[2]}\n" for f in frames) + f"small,{EXPECTED['small.jpg']['pdq']}\n").encode(),
-                    name="videos", kind="known", fmt="csv")
+    hashlist_delete(name="old", reason="retired before the comparison", actor=OPERATOR)
+    frames = vpdq_rows(drawn_video(1))
+    hashlist_import(data=vics_20([vics_item(data["md5-known"], media_id="a"), vics_item(data["known-and-benign"], media_id="b")]), name="icse", kind="known", actor=OPERATOR)
+    hashlist_import(data=("media_id,vpdq\n" + "".join(f"clip-1,{frame}\n" for frame in frames) + f"small,{pdq('small')}\n").encode(),
+                    name="videos", kind="known", fmt="csv", actor=OPERATOR)
     hashlist_import(data=(f"sha256:{hashlib.sha256(data['sha256-benign']).hexdigest()}\nsha1:{hashlib.sha1(data['known-and-benign']).hexdigest()}\n"
-                          f"pdq:{EXPECTED['c.png']['pdq']}\n").encode(), name="benign", kind="benign", fmt="lines")
-    hashlist_import(data=f"pdq:{EXPECTED[BRIDGE]['pdq']}\npdq:{EXPECTED['small.jpg']['pdq']}\n".encode(), name="memes", kind="viral", fmt="lines")
+                          f"pdq:{pdq('shapes')}\n").encode(), name="benign", kind="benign", fmt="lines", actor=OPERATOR)
+    hashlist_import(data=f"pdq:{pdq(BRIDGE)}\npdq:{pdq('small')}\n".encode(), name="memes", kind="viral", fmt="lines", actor=OPERATOR)
     return {name: ReportFile.objects.get(file_id=fid).blob_id for name, fid in ids.items()}
 
 

@@ -13,7 +13,8 @@ from himaya.audit.models import AuditEvent
 from himaya.media.models import LegalAuthorisation
 from tests.conftest import DOC_REPORT
 from tests.ui.conftest import file_details
-from tests.media.fixtures import drawn_image
+from tests.media.fixtures import drawn_image, drawn_video
+from tests.auth_helpers import login_verified
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-password-1"
@@ -30,9 +31,7 @@ def login(username: str, roles=("investigator",), unit="intake", perms=(), super
         user.is_superuser = True
         user.save()
     grant(user, *perms)
-    client = Client()
-    assert client.login(username=username, password=PASSWORD)
-    return client
+    return login_verified(Client(), user, PASSWORD)
 
 
 @pytest.fixture
@@ -124,10 +123,9 @@ def test_permissions_are_granted_explicitly_from_the_command_line_and_audited(fi
     from django.core.management import CommandError, call_command
 
     _, viewed, _ = files
-    user_create(username="sami", password=PASSWORD, roles=["investigator"], unit_code="intake")
+    sami = user_create(username="sami", password=PASSWORD, roles=["investigator"], unit_code="intake")
     user_create(username="audra", password=PASSWORD, roles=["auditor"], unit_code="intake")
-    client = Client()
-    client.login(username="sami", password=PASSWORD)
+    client = login_verified(Client(), sami, PASSWORD)
     assert client.get(f"/media/files/{viewed}/").status_code == 403
     call_command("media_permission", "grant", "sami", "view_media")
     assert client.get(f"/media/files/{viewed}/").status_code == 200
@@ -140,11 +138,9 @@ def test_permissions_are_granted_explicitly_from_the_command_line_and_audited(fi
 
 
 def test_a_video_previews_as_its_first_frame_blurred(provider, django_capture_on_commit_callbacks):
-    from tests.media.test_hashing import VIDEOS
-
     with django_capture_on_commit_callbacks(execute=True):
         rid = provider.submit(DOC_REPORT).report_id
-        fid = provider.upload(rid, (VIDEOS / "pattern-sd-grey-bar.mp4").read_bytes(), name="clip.mp4").file_id
+        fid = provider.upload(rid, drawn_video(2), name="clip.mp4").file_id
         assert provider.fileinfo(file_details(rid, fid)).code == 0
         provider.finish(rid)
     client = login("nour", perms=["view_media"])

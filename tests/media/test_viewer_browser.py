@@ -7,15 +7,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.media.fixtures import reference_bytes
+from tests.media.fixtures import BRIDGE, benign
 from tests.media.test_viewer import grant
 from tests.ui.conftest import PASSWORD, PLAIN_REPORT, REPORTER_PASSWORD, Api, file_details, staff
-from tests.ui.test_browser import CHROMIUM, SCREENSHOTS, log_in, page  # noqa: F401  (the fixture)
+from tests.ui.test_browser import SCREENSHOTS, log_in, page  # noqa: F401  (the fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = pytest.mark.browser  # skipped, said once, where Chromium is absent (tests/conftest.py)
 
 
 def deliver_two_files() -> tuple[int, str, str]:
@@ -24,9 +21,9 @@ def deliver_two_files() -> tuple[int, str, str]:
     reporter_create(username="examplechat-m", password=REPORTER_PASSWORD, unit_code="unit-a")
     api = Api(Client(), "Basic " + base64.b64encode(f"examplechat-m:{REPORTER_PASSWORD}".encode()).decode())
     rid = int(api.post("submit", PLAIN_REPORT, content_type="text/xml; charset=utf-8").findtext("reportId"))
-    viewed = api.post("upload", {"id": str(rid), "file": SimpleUploadedFile("bridge.jpg", reference_bytes("aaa-orig.jpg"))}).findtext("fileId")
+    viewed = api.post("upload", {"id": str(rid), "file": SimpleUploadedFile("bridge.jpg", benign(BRIDGE))}).findtext("fileId")
     api.post("fileinfo", file_details(rid, viewed), content_type="text/xml; charset=utf-8")  # fileViewedByEsp true
-    unviewed = api.post("upload", {"id": str(rid), "file": SimpleUploadedFile("c.png", reference_bytes("c.png"))}).findtext("fileId")
+    unviewed = api.post("upload", {"id": str(rid), "file": SimpleUploadedFile("shapes.png", benign("shapes"))}).findtext("fileId")
     api.post("finish", {"id": str(rid)})
     return rid, viewed, unviewed
 
