@@ -13,9 +13,13 @@ from himaya.intake import services as intake
 from himaya.reports.models import Report
 
 DEMO_PROVIDER = ("demo-provider", "demo-provider-pass")
+# One staff login per role, all in the intake unit (code `intake`), as the README lists them.
 DEMO_USERS = (
-    ("analyst", "himaya-demo-2026", [Role.INTAKE_ANALYST.value, Role.SUPERVISOR.value]),
+    ("analyst", "himaya-demo-2026", [Role.INTAKE_ANALYST.value]),
     ("investigator", "himaya-demo-2026", [Role.INVESTIGATOR.value]),
+    ("prosecutor", "himaya-demo-2026", [Role.PROSECUTOR.value]),
+    ("protection", "himaya-demo-2026", [Role.CHILD_PROTECTION.value]),
+    ("supervisor", "himaya-demo-2026", [Role.SUPERVISOR.value]),
     ("auditor", "himaya-demo-2026", [Role.AUDITOR.value]),
 )
 
@@ -43,4 +47,7 @@ def demo_load(*, reports: int = 60, seed: int = 2026) -> DemoResult:
                 intake.report_file_details(reporter=reporter, raw=details)
         intake.report_finish(reporter=reporter, report_id=report.id)
         created += 1
+    from himaya.cases.demo import demo_cases  # cases at every stage (issue 14)
+
+    demo_cases(unit=unit)
     return DemoResult(created_reports=created, already_loaded=False)

@@ -1,0 +1,150 @@
+"""Reads of cases and what they follow, each starting from the permission table
+(`restrict` / `get_for`): another unit's objects do not exist for the reader."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from himaya.accounts.models import User
+from himaya.accounts.permissions import Action, get_for, restrict
+from himaya.cases import events
+from himaya.cases.models import (
+    Case, CaseStatus, LegalRequest, Referral, Suspect, SuspectIdentifier, Task, TaskStatus, TimelineEvent, Victim,
+)
+from himaya.cases.services import may_view_identity
+from himaya.reports.models import Report, ReportStatus
+from himaya.reports.selectors import report_queryset_for_user
+
+
+MAX_ID = 2**63 - 1  # a database id; a larger number names nothing (and SQLite cannot even compare it)
+
+
+def _id(value: int) -> int:
+    if not 0 < int(value) <= MAX_ID:
+        raise Http404("not found")
+    return int(value)
+
+
+def case_list_for_user(*, user: User, status: str = "", mine: bool = False) -> QuerySet[Case]:
+    qs = restrict(Case.objects.all(), user, Action.VIEW)
+    if status == "open":
+        qs = qs.exclude(status=CaseStatus.CLOSED)
+    elif status:
+        qs = qs.filter(status=status)
+    if mine:
+        qs = qs.filter(assignees=user)
+    return qs.prefetch_related("assignees").order_by("-id")
+
+
+def case_get_for_user(*, user: User, case_id: int, action: Action = Action.VIEW) -> Case:
+    return get_for(Case.objects.select_related("unit", "merged_into", "created_by"), user, action, id=_id(case_id))
+
+
+def case_detail_prefetched(case: Case) -> Case:
+    """Everything the case page and the API's detail show, in a fixed number of queries."""
+    return (Case.objects.filter(pk=case.pk).select_related("merged_into", "created_by")
+            .prefetch_related(
+                "assignees", "case_reports",
+                Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
+                    Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")), "reports")),
+                Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related("identifiers", "steps")),
+                Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
+                Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
+                Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("at", "id")),
+                "notes__author",
+            ).get())
+
+
+def case_report_ids(case: Case) -> list[int]:
+    return sorted(cr.report_id for cr in case.case_reports.all())
+
+
+def case_offered_reports(*, user: User, case: Case) -> QuerySet[Report]:
+    """Reports of the case's unit that joined one of its clusters later and are in
+    no case yet: offered to the case, for a person to add (or not)."""
+    clusters = (Report.objects.filter(case_link__case=case).exclude(linkage__unit_cluster_id=0)
+                .values_list("linkage__unit_cluster_id", flat=True))
+    return (report_queryset_for_user(user).filter(unit_id=case.unit_id, linkage__unit_cluster_id__in=list(clusters),
+                                                  case_link__isnull=True).exclude(status=ReportStatus.OPEN).order_by("id"))
+
+
+def task_get_for_user(*, user: User, task_id: int, action: Action = Action.VIEW) -> Task:
+    return get_for(Task.objects.select_related("case", "assignee"), user, action, id=_id(task_id))
+
+
+def my_work(*, user: User) -> dict[str, Any]:
+    """The user's open tasks (overdue first, then by due date) and the open cases
+    they are assigned to, with their deadlines."""
+    today = timezone.localdate()
+    tasks = list(restrict(Task.objects.filter(assignee=user, status=TaskStatus.OPEN), user, Action.VIEW)
+                 .select_related("case").order_by("due", "id"))
+    cases = list(case_list_for_user(user=user, status="open", mine=True).order_by("deadline", "id"))
+    requests = list(restrict(LegalRequest.objects.filter(case__assignees=user, answered_on__isnull=True, case__status__in=[
+        s for s in CaseStatus.values if s != CaseStatus.CLOSED]), user, Action.VIEW).select_related("case").order_by("due_on", "id"))
+    referrals = list(restrict(Referral.objects.filter(officer=user).exclude(state__in=["declined", "completed", "withdrawn"]), user,
+                              Action.VIEW).select_related("victim__case").order_by("requested_at"))
+    return {
+        "overdue": [t for t in tasks if t.due is not None and t.due < today],
+        "due": [t for t in tasks if t.due is None or t.due >= today],
+        "cases": cases,
+        "legal_requests": requests,
+        "referrals": referrals,
+        "today": today,
+    }
+
+
+def victim_get_for_user(*, user: User, victim_id: int, action: Action = Action.VIEW) -> Victim:
+    return get_for(Victim.objects.select_related("case").prefetch_related(
+        Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")), "reports"),
+        user, action, id=_id(victim_id))
+
+
+def victim_identity(*, user: User, victim: Victim) -> dict[str, str] | None:
+    """The victim's identity if the user may see it (then audited), else None."""
+    if not may_view_identity(user, victim):
+        return None
+    events.victim_identity_viewed_event(victim=victim, actor=user)
+    return {"first_name": victim.first_name, "last_name": victim.last_name, "date_of_birth": victim.date_of_birth,
+            "address": victim.address, "contact": victim.contact}
+
+
+def referral_get_for_user(*, user: User, referral_id: int, action: Action = Action.VIEW) -> Referral:
+    return get_for(Referral.objects.select_related("victim__case", "officer"), user, action, id=_id(referral_id))
+
+
+def suspect_get_for_user(*, user: User, suspect_id: int, action: Action = Action.VIEW) -> Suspect:
+    return get_for(Suspect.objects.select_related("case").prefetch_related("identifiers", "steps"), user, action, id=_id(suspect_id))
+
+
+def suspect_report_ids(*, user: User, suspect: Suspect) -> list[int]:
+    """Reports of the user's unit that name one of the suspect's identifiers (as
+    linking indexed them), plus the report the suspect was taken from."""
+    keys = [i.key for i in suspect.identifiers.all()]
+    qs = report_queryset_for_user(user)
+    found = set(qs.filter(identifier_entries__key__in=keys).values_list("id", flat=True)) if keys else set()
+    if suspect.source_report_id and qs.filter(id=suspect.source_report_id).exists():
+        found.add(suspect.source_report_id)
+    return sorted(found)
+
+
+def suspect_appearances(*, user: User, suspect: Suspect) -> dict[str, Any]:
+    """Where the suspect's identifiers appear elsewhere in the unit: reports,
+    clusters, and other cases (through their reports or their suspects)."""
+    report_ids = suspect_report_ids(user=user, suspect=suspect)
+    keys = [i.key for i in suspect.identifiers.all()]
+    clusters = sorted(set(Report.objects.filter(id__in=report_ids).exclude(linkage__unit_cluster_id=0)
+                          .values_list("linkage__unit_cluster_id", flat=True)))
+    other_cases = (restrict(Case.objects.all(), user, Action.VIEW).exclude(pk=suspect.case_id)
+                   .filter(Q(case_reports__report_id__in=report_ids) | Q(suspects__identifiers__key__in=keys)).distinct().order_by("-id"))
+    return {"reports": report_ids, "clusters": clusters, "cases": list(other_cases)}
+
+
+def suspect_identifier_matches(*, user: User, key: str) -> QuerySet[SuspectIdentifier]:
+    return restrict(SuspectIdentifier.objects.filter(key=key), user, Action.VIEW).select_related("suspect__case")
+
+
+def legal_request_get_for_user(*, user: User, request_id: int, action: Action = Action.VIEW) -> LegalRequest:
+    return get_for(LegalRequest.objects.select_related("case"), user, action, id=_id(request_id))

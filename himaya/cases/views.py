@@ -1,0 +1,312 @@
+"""Case pages (Arabic first): the list, the case page (the child first), "my work".
+Views parse the form and call a service; a refused request comes back as a
+message on the same page, never as a traceback."""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from himaya.accounts.models import User
+from himaya.accounts.permissions import Action, Kind, allowed
+from himaya.cases import selectors, services
+from himaya.cases.errors import CaseError
+from himaya.cases.models import (
+    AgeRange, Case, CaseOutcome, CaseStatus, Identification, LegalRequestKind, LegalRequestResult, ReferralKind, ReferralState,
+    Sex, SuspectIdentifierKind, SuspectStatus, TaskKind,
+)
+from himaya.cases.presentation import actor_name, event_summary
+from himaya.reports.models import Party
+
+
+def _date(value: str | None) -> datetime.date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise CaseError(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": value}) from None
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Ids from a form; what is not a database id is dropped (never a database error)."""
+    return [int(v) for v in values if v.strip().isdigit() and 0 < int(v) <= selectors.MAX_ID]
+
+
+def _back(case_id: int, anchor: str = "") -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("cases:detail", args=[case_id]) + (f"#{anchor}" if anchor else ""))
+
+
+def _act(request: HttpRequest, case_id: int, anchor: str, action: Callable[[], Any], done: str) -> HttpResponseRedirect:
+    try:
+        action()
+    except CaseError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return _back(case_id, anchor)
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    cases = selectors.case_list_for_user(user=request.user, status=status if status != "all" else "")[:500]
+    return render(request, "cases/list.html", {"cases": cases, "status": status, "statuses": CaseStatus.choices})
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/my_work.html", selectors.my_work(user=request.user))
+
+
+@login_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_detail_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id))
+    user = request.user
+    victims = [{"victim": v, "identity": selectors.victim_identity(user=user, victim=v)} for v in case.victims.all()]
+    for item in victims:
+        for ref in item["victim"].referrals.all():
+            ref.moves = [(m, ReferralState(m).label) for m in ReferralState.values if m in services.REFERRAL_MOVES[ref.state]]
+    suspects = [{"suspect": s, **selectors.suspect_appearances(user=user, suspect=s),
+                 "moves": [(m, SuspectStatus(m).label) for m in SuspectStatus.values if m in services.SUSPECT_MOVES[s.status]]}
+                for s in case.suspects.all()]
+    report_ids = selectors.case_report_ids(case)
+    reported = (Party.objects.filter(report_id__in=report_ids, role="reported", parent__isnull=True)
+                .order_by("report_id", "position"))
+    timeline = [{"event": e, "summary": event_summary(e), "actor": actor_name(e)} for e in case.timeline.all()]
+    unit_users = User.objects.filter(unit_id=case.unit_id, is_active=True).order_by("username")
+    return render(request, "cases/detail.html", {
+        "case": case, "victims": victims, "suspects": suspects, "report_ids": report_ids, "reported": reported,
+        "offered": list(selectors.case_offered_reports(user=user, case=case).values_list("id", flat=True)[:100]),
+        "timeline": timeline, "notes": list(case.notes.all()), "unit_users": unit_users,
+        "assignee_names": {u.username for u in case.assignees.all()},
+        "moves": [(m, CaseStatus(m).label) for m in CaseStatus.values if m in services.CASE_MOVES[case.status]],
+        "outcomes": [(v, lbl) for v, lbl in CaseOutcome.choices if v != CaseOutcome.MERGED],
+        "task_kinds": TaskKind.choices, "identifications": Identification.choices, "age_ranges": AgeRange.choices,
+        "sexes": Sex.choices, "referral_kinds": ReferralKind.choices,
+        "identifier_kinds": SuspectIdentifierKind.choices, "legal_kinds": LegalRequestKind.choices,
+        "legal_results": [(v, lbl) for v, lbl in LegalRequestResult.choices if v != "pending"],
+        "may": {name: allowed(user, action, kind) for name, action, kind in (
+            ("change_case", Action.CHANGE, Kind.CASE), ("assign_case", Action.ASSIGN, Kind.CASE),
+            ("create_task", Action.CREATE, Kind.TASK), ("change_task", Action.CHANGE, Kind.TASK),
+            ("create_victim", Action.CREATE, Kind.VICTIM), ("change_victim", Action.CHANGE, Kind.VICTIM),
+            ("create_referral", Action.CREATE, Kind.REFERRAL), ("change_referral", Action.CHANGE, Kind.REFERRAL),
+            ("create_suspect", Action.CREATE, Kind.SUSPECT), ("change_suspect", Action.CHANGE, Kind.SUSPECT),
+            ("create_legal", Action.CREATE, Kind.LEGAL_REQUEST), ("change_legal", Action.CHANGE, Kind.LEGAL_REQUEST))},
+        "may_identity": services.may_view_identity(user, case),
+    })
+
+
+@login_required
+@require_POST
+def case_open(request: HttpRequest) -> HttpResponse:
+    cluster = request.POST.get("cluster", "").strip()
+    report_ids = _ids(request.POST.getlist("report"))
+    title = request.POST.get("title", "").strip() or (_("Cluster %(id)s") % {"id": cluster} if cluster else "")
+    try:
+        case = services.case_open(actor=request.user, title=title, cluster=(_ids([cluster]) or [0])[0] if cluster else None,
+                                  report_ids=report_ids if not cluster else None)
+    except CaseError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(request.META.get("HTTP_REFERER") or reverse("cases:index"))
+    messages.success(request, _("Case %(reference)s opened.") % {"reference": case.reference})
+    return HttpResponseRedirect(reverse("cases:detail", args=[case.pk]))
+
+
+def _case(request: HttpRequest, case_id: int) -> Case:
+    return selectors.case_get_for_user(user=request.user, case_id=case_id)
+
+
+@login_required
+@require_POST
+def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return _act(request, case_id, "", lambda: services.case_set_status(
+        actor=request.user, case=case, status=request.POST.get("status", ""), outcome=request.POST.get("outcome", "")),
+        _("Status changed."))
+
+
+@login_required
+@require_POST
+def case_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return _act(request, case_id, "", lambda: services.case_assign(actor=request.user, case=case, usernames=request.POST.getlist("users")),
+                _("Assignees saved."))
+
+
+@login_required
+@require_POST
+def case_add_reports(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    ids = _ids(request.POST.getlist("report"))
+    return _act(request, case_id, "reports", lambda: services.case_add_reports(actor=request.user, case=case, report_ids=ids),
+                _("Reports added."))
+
+
+@login_required
+@require_POST
+def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
+    source = _case(request, case_id)
+    into = request.POST.get("into", "").strip()
+    target = selectors.case_list_for_user(user=request.user).filter(reference=into).first() or (
+        selectors.case_list_for_user(user=request.user).filter(pk__in=_ids([into])).first())
+    if target is None:
+        messages.error(request, _("No such case: %(ref)s.") % {"ref": into})
+        return _back(case_id)
+    try:
+        services.case_merge(actor=request.user, source=source, target=target)
+    except CaseError as exc:
+        messages.error(request, exc.message)
+        return _back(case_id)
+    messages.success(request, _("Case %(a)s merged into %(b)s.") % {"a": source.reference, "b": target.reference})
+    return _back(target.pk)
+
+
+@login_required
+@require_POST
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return _act(request, case_id, "notes", lambda: services.case_add_note(actor=request.user, case=case, text=request.POST.get("text", "")),
+                _("Note added."))
+
+
+@login_required
+@require_POST
+def task_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    p = request.POST
+    return _act(request, case_id, "tasks", lambda: services.task_create(
+        actor=request.user, case=case, kind=p.get("kind", ""), title=p.get("title", ""), due=_date(p.get("due")),
+        assignee=p.get("assignee") or None), _("Task created."))
+
+
+@login_required
+@require_POST
+def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+    return _act(request, task.case_id, "tasks", lambda: services.task_set_status(actor=request.user, task=task, status=request.POST.get("status", "")),
+                _("Task updated."))
+
+
+def _victim_form_values(post: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in ("first_name", "last_name", "date_of_birth", "address", "contact"):
+        if name in post:
+            values[name] = post.get(name, "")
+    if post.get("age", "").strip():
+        try:
+            values["age"] = int(post["age"])
+        except ValueError:
+            raise CaseError(_("The age must be a whole number of years.")) from None
+    for name in ("age_range", "sex"):
+        if name in post:
+            values[name] = post.get(name, "")
+    for name in ("child_consents_disclosure", "child_consents_services", "guardian_consents_disclosure", "guardian_consents_services"):
+        if name in post:
+            values[name] = {"yes": True, "no": False}.get(post.get(name, ""))
+    return values
+
+
+@login_required
+@require_POST
+def victim_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return _act(request, case_id, "victims", lambda: services.victim_create(
+        actor=request.user, case=case, identification=request.POST.get("identification") or "unidentified",
+        report_ids=_ids(request.POST.getlist("report")), **_victim_form_values(request.POST)),
+        _("Victim added."))
+
+
+@login_required
+@require_POST
+def victim_update(request: HttpRequest, victim_id: int) -> HttpResponse:
+    victim = selectors.victim_get_for_user(user=request.user, victim_id=victim_id)
+    values = _victim_form_values(request.POST)
+    if not services.may_view_identity(request.user, victim):
+        for name in services.IDENTITY_FIELDS:
+            values.pop(name, None)
+    return _act(request, victim.case_id, f"victim-{victim.pk}", lambda: services.victim_update(
+        actor=request.user, victim=victim, identification=request.POST.get("identification") or None, **values), _("Victim record saved."))
+
+
+@login_required
+@require_POST
+def referral_create(request: HttpRequest, victim_id: int) -> HttpResponse:
+    victim = selectors.victim_get_for_user(user=request.user, victim_id=victim_id)
+    p = request.POST
+    return _act(request, victim.case_id, f"victim-{victim.pk}", lambda: services.referral_create(
+        actor=request.user, victim=victim, kind=p.get("kind", ""), service=p.get("service", ""), officer=p.get("officer") or None),
+        _("Referral requested."))
+
+
+@login_required
+@require_POST
+def referral_move(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = selectors.referral_get_for_user(user=request.user, referral_id=referral_id)
+    p = request.POST
+    return _act(request, referral.victim.case_id, f"victim-{referral.victim_id}", lambda: services.referral_move(
+        actor=request.user, referral=referral, state=p.get("state", ""), outcome=p.get("outcome", ""), reason=p.get("reason", "")),
+        _("Referral updated."))
+
+
+@login_required
+@require_POST
+def suspect_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    p = request.POST
+    identifiers = [{"kind": k, "value": v, "platform": p.get("platform", "")}
+                   for k, v in zip(p.getlist("identifier_kind"), p.getlist("identifier_value")) if v.strip()]
+    return _act(request, case_id, "suspects", lambda: services.suspect_create(
+        actor=request.user, case=case, label=p.get("label", ""), identifiers=identifiers), _("Suspect added."))
+
+
+@login_required
+@require_POST
+def suspect_from_party(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    party = Party.objects.filter(pk__in=_ids([request.POST.get("party", "")]), report__case_link__case=case).first()
+
+    def run() -> None:
+        if party is None:
+            raise CaseError(_("That person is not named in a report of this case."))
+        services.suspect_from_party(actor=request.user, case=case, party=party)
+    return _act(request, case_id, "suspects", run, _("Suspect added from the report."))
+
+
+@login_required
+@require_POST
+def suspect_status(request: HttpRequest, suspect_id: int) -> HttpResponse:
+    suspect = selectors.suspect_get_for_user(user=request.user, suspect_id=suspect_id)
+    p = request.POST
+    return _act(request, suspect.case_id, f"suspect-{suspect.pk}", lambda: services.suspect_update(
+        actor=request.user, suspect=suspect, status=p.get("status", ""), status_date=_date(p.get("on")), legal_basis=p.get("legal_basis", "")),
+        _("Suspect status recorded."))
+
+
+@login_required
+@require_POST
+def legal_create(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    p = request.POST
+    return _act(request, case_id, "legal", lambda: services.legal_request_create(
+        actor=request.user, case=case, provider=p.get("provider", ""), kind=p.get("kind", ""), legal_basis=p.get("legal_basis", ""),
+        account=p.get("account", ""), sent_on=_date(p.get("sent_on")), due_on=_date(p.get("due_on"))), _("Legal request recorded."))
+
+
+@login_required
+@require_POST
+def legal_answer(request: HttpRequest, request_id: int) -> HttpResponse:
+    legal = selectors.legal_request_get_for_user(user=request.user, request_id=request_id)
+    p = request.POST
+    return _act(request, legal.case_id, "legal", lambda: services.legal_request_answer(
+        actor=request.user, request=legal, result=p.get("result", ""), answer=p.get("answer", ""), answered_on=_date(p.get("answered_on"))),
+        _("Answer recorded."))
