@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from himaya.core.openapi import BooleanFilter, IntegerFilter
 from himaya.reports.api.serializers import ReportListSerializer
 from himaya.triage.rules import TIERS
 
@@ -57,13 +58,13 @@ class TriageListSerializer(ReportListSerializer):
 
 class TriageFilterMixin(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(field_name="triage__effective_priority", choices=[(t, t) for t in TIERS])
-    min_score = django_filters.NumberFilter(field_name="triage__score", lookup_expr="gte")
-    cluster = django_filters.NumberFilter(field_name="linkage__unit_cluster_id")
+    min_score = IntegerFilter(field_name="triage__score", lookup_expr="gte")
+    cluster = IntegerFilter(field_name="linkage__unit_cluster_id")
     jurisdiction = django_filters.ChoiceFilter(field_name="linkage__decision", choices=[(d, d) for d in ("ours", "foreign", "unknown")])
     country = django_filters.CharFilter(field_name="linkage__country", lookup_expr="iexact")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    reviewed = django_filters.BooleanFilter(field_name="triage__reviewed_at", lookup_expr="isnull", exclude=True)
-    linked_to = django_filters.NumberFilter(method="filter_linked_to", help_text="reports linked to this report id")
+    overdue = BooleanFilter(method="filter_overdue")
+    reviewed = BooleanFilter(field_name="triage__reviewed_at", lookup_expr="isnull", exclude=True)
+    linked_to = IntegerFilter(method="filter_linked_to", help_text="reports linked to this report id")
 
     def filter_overdue(self, qs: QuerySet, name: str, value: bool) -> QuerySet:
         late = {"triage__reviewed_at__isnull": True, "triage__due_at__lt": timezone.now()}

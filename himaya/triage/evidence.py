@@ -18,8 +18,10 @@ from django.utils.translation import ngettext
 
 from himaya.reports.presentation import incident_type_label, label_for
 
-_QUOTE = re.compile(r"([\w/]+): «(.*?)»", re.S)
-_QUOTES = re.compile(r"[\w/]+: «.*?»(?:; [\w/]+: «.*?»)*", re.S)
+# A quote may be followed by the built-in pattern that found it ("[sextortion.conditional]")
+# or, for words that did not count, by why ("[meeting: context: football]").
+_QUOTE = re.compile(r"([\w/]+): «(.*?)»(?: \[([\w.]+)(?:: ([^\]]*))?\])?", re.S)
+_QUOTES = re.compile(r"(?:stated age \d+: )?[\w/]+: «.*?»(?: \[[^\]]*\])?(?:; [\w/]+: «.*?»(?: \[[^\]]*\])?)*", re.S)
 _CAMERA = "camera metadata, not public"
 
 
@@ -63,6 +65,52 @@ _PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
 ]
 
 
+def _quoted(field: str, quote: str, tag: str, why_not: str) -> str:
+    from himaya.triage.labels import PHRASE_LABELS, pattern_why
+
+    text = f"{_field(field)}: «{quote}»"
+    if why_not:
+        return text + " — " + _("not counted: %(why)s") % {"why": _why_not(why_not)}
+    why = pattern_why(tag) if tag else ""
+    return text + (f" — {why}" if why else "") if tag not in PHRASE_LABELS else text
+
+
+def _why_not(text: str) -> str:
+    """Why words did not count (arabic._context), in the reader's language; the words quoted stay as written."""
+    if text == "negated":
+        return _("negated")
+    if text == "not a current age":
+        return _("not a current age")
+    for prefix, label in (("context: ", _("a harmless setting: %(words)s")), ("a mention, not a use: ", _("a mention, not a use: %(words)s"))):
+        if text.startswith(prefix):
+            return label % {"words": text[len(prefix):]}
+    return text
+
+
+def _combination(m: re.Match[str]) -> str:
+    from himaya.triage.labels import PHRASE_LABELS
+
+    def part(p: str) -> str:
+        return " + ".join(str(PHRASE_LABELS.get(x, x)) if x != "child" else _("a child") for x in p.split(" + "))
+    return _("in combination: %(parts)s") % {"parts": _sep(",").join(part(p) for p in m[1].split(", "))}
+
+
+def _bound(m: re.Match[str]) -> str:
+    from himaya.triage.labels import rule_label
+
+    text = _("at least %(tier)s because of: %(rules)s") if m[1] == "at least" else _("at most %(tier)s because of: %(rules)s")
+    return text % {"tier": m[2], "rules": _sep(",").join(rule_label(r) for r in m[3].split(", ") if r)}
+
+
+# Evidence written whole by rules.evaluate_finish and the combination rule.
+_WHOLE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"combination: (.+)"), _combination),
+    (re.compile(r"(at least|at most) (P\d): (.*)"), _bound),
+    (re.compile(r"refer now to (\w*|\?)"), lambda m: _("refer now to %(country)s") % {"country": m[1]}),
+    (re.compile(r"refer to (\w*|\?)"), lambda m: _("refer to %(country)s") % {"country": m[1]}),
+]
+
+
 def _signs(text: str) -> str:
     camera = _CAMERA in text
     names = [s for s in text.replace(_CAMERA, "").split(", ") if s]
@@ -87,7 +135,13 @@ def evidence_display(evidence: str) -> str:
         return ""
     if _QUOTES.fullmatch(evidence):
         # Phrase matches, "field: «quote»; ...": the quote is the report's own words.
-        return _sep(";").join(f"{_field(field)}: «{quote}»" for field, quote in _QUOTE.findall(evidence))
+        age = re.match(r"stated age (\d+): ", evidence)
+        shown = _sep(";").join(_quoted(*q) for q in _QUOTE.findall(evidence))
+        return (_("stated age %(age)s") % {"age": age[1]} + " — " + shown) if age else shown
+    for pattern, render in _WHOLE:
+        m = pattern.fullmatch(evidence)
+        if m:
+            return render(m)
     if evidence.startswith("escalateToHighPriority: "):
         return _part(evidence)
     return _sep(";").join(_part(p) for p in evidence.split("; "))

@@ -37,6 +37,16 @@ RULE_LABELS = {
     "text_threats": _("Threats"),
     "text_self_harm": _("Self-harm"),
     "text_access_to_children": _("Access to children"),
+    "text_payment": _("A demand for money"),
+    "text_image_request": _("A request for images"),
+    "text_secrecy": _("A demand for secrecy"),
+    "text_age_statement": _("A child states their age"),
+    "text_child_in_danger": _("The words show a child in danger now"),
+    "text_context": _("Alarming words that do not count here"),
+    "tier_floor": _("Raised to the tier's minimum"),
+    "tier_cap": _("Lowered to the tier's maximum"),
+    "referral_now": _("Refer now to the other country"),
+    "referral": _("Refer to the other country"),
 }
 
 DECISION_LABELS = {"ours": _("Ours"), "foreign": _("Another country"), "unknown": _("Unknown")}
@@ -71,7 +81,53 @@ PRIORITY_LABELS = {"P1": _("P1 immediate risk to a child"), "P2": _("P2 high"), 
 PHRASE_LABELS = {
     "grooming": _("Grooming"), "sextortion": _("Sextortion"), "meeting": _("Requests to meet"), "threats": _("Threats"),
     "self_harm": _("Self-harm"), "access_to_children": _("Access to children"),
+    "payment": _("Demands for money"), "image_request": _("Requests for images"), "secrecy": _("Demands for secrecy"),
+    "age": _("Age statements"),
 }
+
+# Why a built-in pattern's match counts (himaya.triage.arabic, Pattern.why), in the reader's language.
+PATTERN_WHY = {
+    "a threat to expose the person": _("a threat to expose the person"),
+    "a threat to send or publish to the person's family, friends or online": _("a threat to send or publish to the person's family, friends or online"),
+    "a threat to publish the person's own images": _("a threat to publish the person's own images"),
+    "a demand backed by a threat to publish": _("a demand backed by a threat to publish"),
+    "the report says the person is being threatened or blackmailed": _("the report says the person is being threatened or blackmailed"),
+    "a threat to send or publish the person's images to others": _("a threat to send or publish the person's images to others"),
+    "a threat that others will see the images": _("a threat that others will see the images"),
+    "a demand for money, credit or gift cards": _("a demand for money, credit or gift cards"),
+    "a demand to pay": _("a demand to pay"),
+    "a demand for money or credit": _("a demand for money or credit"),
+    "a threat to send or publish images to the person's family or others": _("a threat to send or publish images to the person's family or others"),
+    "an arrangement to meet, or a question about where the person lives": _("an arrangement to meet, or a question about where the person lives"),
+    "a request for pictures or video of the person": _("a request for pictures or video of the person"),
+    "a request for pictures of the person's body": _("a request for pictures of the person's body"),
+    "a request to undress or for pictures without clothes": _("a request to undress or for pictures without clothes"),
+    "a request for pictures of the person's body or to undress": _("a request for pictures of the person's body or to undress"),
+    "an arrangement to meet in person": _("an arrangement to meet in person"),
+    "a question about where the person lives or a request for their location": _("a question about where the person lives or a request for their location"),
+    "an invitation to come to the person's place or car": _("an invitation to come to the person's place or car"),
+    "a question about where the person lives, a pick-up or an invitation": _("a question about where the person lives, a pick-up or an invitation"),
+    "a demand not to tell anyone, or not to tell the parents": _("a demand not to tell anyone, or not to tell the parents"),
+    "a demand that the conversation stay a secret": _("a demand that the conversation stay a secret"),
+    "a demand to delete the conversation": _("a demand to delete the conversation"),
+    "a demand for secrecy or to delete the conversation": _("a demand for secrecy or to delete the conversation"),
+    "the person states their age": _("the person states their age"),
+    "the person states their school year": _("the person states their school year"),
+    "the person speaks of killing or harming themself": _("the person speaks of killing or harming themself"),
+    "a threat of violence against the person": _("a threat of violence against the person"),
+}
+
+
+def pattern_why(pid: str) -> str:
+    """Why the built-in pattern `pid` counts, translated ("" for an unknown one)."""
+    from himaya.triage.arabic import PATTERNS
+
+    for p in PATTERNS:
+        if p.pid == pid:
+            why = p.why.removesuffix(" (Arabizi)")
+            label = str(PATTERN_WHY.get(why, why))
+            return label + (" (" + str(_("Arabizi")) + ")" if p.why.endswith("(Arabizi)") else "")
+    return ""
 
 
 def rule_label(name: str) -> str:

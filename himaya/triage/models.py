@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from himaya.accounts.permissions import Kind
+
 
 class Priority(models.TextChoices):
     P1 = "P1", _("P1 immediate risk to a child")
@@ -15,6 +17,8 @@ class Priority(models.TextChoices):
 
 class RuleSet(models.Model):
     """One version of the rules (data, never edited in place: a change is a new version)."""
+
+    PERMISSION_KIND = Kind.RULE_SET
 
     version = models.PositiveIntegerField(unique=True)
     rules = models.JSONField()
@@ -33,6 +37,9 @@ class RuleSet(models.Model):
 
 
 class ReportTriage(models.Model):
+    PERMISSION_KIND = Kind.TRIAGE
+    UNIT_PATH = "unit"
+
     report = models.OneToOneField("reports.Report", on_delete=models.CASCADE, primary_key=True, related_name="triage")
     # Copies of the report's unit and receipt time, so that the queue (one unit's
     # unreviewed reports in tier, due, age order) is one index scan, not a sort of
@@ -68,6 +75,9 @@ class ReportTriage(models.Model):
 
 class TriageOverride(models.Model):
     """A person's change of tier or classification, kept for ever and shown."""
+
+    PERMISSION_KIND = Kind.TRIAGE
+    UNIT_PATH = "report__unit"
 
     report = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="triage_overrides")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -15,12 +15,12 @@ from django.db.models import Count, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from himaya.audit.services import audit_record
 from himaya.linking.bulkwrite import analyze, copy_json, copy_nullable, copy_text, rebuild_begin, rebuild_clear, rebuilt_tables, swap_in
 from himaya.linking.models import IdentifierEntry, ReportLinkage
 from himaya.linking.parallel import map_chunks, workers_for
 from himaya.linking.rebuild import ClusterFacts, LinkedReport, linking_rebuild
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
+from himaya.triage.events import triage_rebuilt_event
 from himaya.triage.models import ReportTriage
 from himaya.triage.rules import Facts, FileFacts, Partial, Verdict, evaluate, evaluate_finish, evaluate_partial
 from himaya.triage.services import ACTIONABLE_ROLES, due_for, facts_from, file_facts, ruleset_active
@@ -245,7 +245,7 @@ class TriageAlong:
         tiers: Counter[str] = Counter()
         for t in tallies:
             tiers.update(t)
-        audit_record(actor=None, action="triage.rebuilt", data={"reports": rows, "ruleset": setting.version, "tiers": dict(tiers)})
+        triage_rebuilt_event(reports=rows, ruleset=setting.version, tiers=tiers)
         return {"reports": rows, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}
 
 
@@ -277,7 +277,7 @@ def triage_rebuild(*, progress: Callable[[str, int], None] | None = None, media_
             _CONTEXT.clear()
         swap_in(tables)
         say("indexed", done)
-        audit_record(actor=None, action="triage.rebuilt", data={"reports": done, "ruleset": setting.version, "tiers": dict(tiers)})
+        triage_rebuilt_event(reports=done, ruleset=setting.version, tiers=tiers)
     say("committed", done)
     analyze(ReportTriage)
     return {"reports": done, **{k: tiers[k] for k in ("P1", "P2", "P3", "P4")}}

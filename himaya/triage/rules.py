@@ -6,6 +6,22 @@ predicate below; the data gives its weight and, for a few, a floor ("at least
 P1") or a cap ("at most P4"). Score = sum of weights clamped to 0–100; the tier
 comes from score thresholds, then caps, then floors — so a floor (a child in
 danger now) always wins over a cap (viral material, another country).
+
+The score then tells the same story as the tier: it is brought into the tier's
+band (P1 ≥ the P1 threshold, P4 below the P3 one) by one more reason,
+`tier_floor` (or `tier_cap`, listed last), whose weight is the difference and whose
+evidence names the rules that set the tier; those rules are listed first. The reasons'
+weights add up to the score (before the 0–100 clamp).
+
+Jurisdiction decides the action, not the urgency: a report for another country
+gets a `referral_now` (P1, P2) or `referral` reason, first in the list, and
+`classification["action"]` = {"code": ..., "country": ...}.
+
+Text: the rule set's phrase lists (textmatch) and the built-in dialect patterns
+(arabic.py), both checked for context (negation, a harmless setting, a mention);
+a discounted match is shown under `text_context` with weight 0. Combinations that
+an analyst reads as a child in danger now (a threat to expose, payment with
+images, a meeting with secrecy or with a child, ...) fire `text_child_in_danger`.
 """
 from __future__ import annotations
 
@@ -13,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from himaya.triage.arabic import Indicator, context_of, find_indicators
 from himaya.triage.textmatch import PhraseMatch, compile_phrases, find_phrases
 
 TIERS = ("P1", "P2", "P3", "P4")
@@ -80,7 +97,37 @@ Predicate = Callable[[Facts, Mapping[str, Any], "_Ctx"], "str | tuple[str, int] 
 
 @dataclass
 class _Ctx:
-    matches: dict[str, list[PhraseMatch]]
+    matches: dict[str, list[PhraseMatch]]  # the rule set's phrases that count, by category
+    indicators: dict[str, list[Indicator]] = field(default_factory=dict)  # built-in patterns that count, by category
+    discounted: list[Indicator] = field(default_factory=list)  # matches that do not count, and why
+
+    def has(self, category: str) -> bool:
+        return bool(self.matches.get(category) or self.indicators.get(category))
+
+
+def text_context(facts: Facts, compiled: Any) -> _Ctx:
+    """What the texts say: phrase matches and pattern matches that count, and those
+    discounted by their context (`compiled` from `_compiled(ruleset)["re"]`)."""
+    matches: dict[str, list[PhraseMatch]] = {}
+    indicators: dict[str, list[Indicator]] = {}
+    discounted: list[Indicator] = []
+    if not facts.texts:
+        return _Ctx(matches, indicators, discounted)
+    by_field: dict[str, str] | None = None
+    for m in find_phrases(facts.texts, compiled):
+        if by_field is None:
+            by_field = dict(facts.texts)
+        why_not = context_of(m.category, by_field.get(m.field, ""), m.quote)
+        if why_not:
+            discounted.append(Indicator(m.category, "phrase", m.quote, m.field, "", why_not))
+        else:
+            matches.setdefault(m.category, []).append(m)
+    for i in find_indicators(facts.texts):
+        if i.discounted:
+            discounted.append(i)
+        else:
+            indicators.setdefault(i.category, []).append(i)
+    return _Ctx(matches, indicators, discounted)
 
 
 def _ann(name: str) -> Predicate:
@@ -107,10 +154,64 @@ def _incident(*types: str) -> Predicate:
 def _phrases(category: str) -> Predicate:
     def rule(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
         found = c.matches.get(category) or []
-        if not found:
+        built_in = c.indicators.get(category) or []
+        if not found and not built_in:
             return None
-        return "; ".join(f"{m.field}: «{m.quote}»" for m in found[:3])
+        parts = [f"{m.field}: «{m.quote}»" for m in found[:3]]
+        parts += [f"{i.field}: «{i.quote}» [{i.pid}]" for i in built_in[:3 - len(parts)]] if len(parts) < 3 else []
+        return "; ".join(parts)
     return rule
+
+
+def stated_ages(c: _Ctx) -> list[tuple[int, Indicator]]:
+    return [(i.age, i) for i in c.indicators.get("age", ()) if i.age is not None]
+
+
+def _age_statement(f: Facts, p: Mapping[str, Any], c: _Ctx) -> tuple[str, int] | None:
+    adult, young = int(p.get("adult_age", 18)), int(p.get("young_age", 12))
+    kids = [(a, i) for a, i in stated_ages(c) if a < adult]
+    if not kids:
+        return None
+    age, i = min(kids, key=lambda ai: ai[0])
+    weight = int(p.get("young_weight", p["_weight"])) if age <= young else int(p["_weight"])
+    return f"stated age {age}: {i.field}: «{i.quote}» [{i.pid}]", weight
+
+
+INTIMATE = frozenset({"image_request.intimate_ar", "image_request.en_body", "image_request.az_intimate", "image_request.ar_self"})
+
+
+def _child_in_danger(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    """Combinations a seasoned analyst reads as a child at risk now."""
+    if not (c.matches or c.indicators):
+        return None
+    adult, young = int(p.get("adult_age", 18)), int(p.get("young_age", 12))
+    ages = [a for a, _ in stated_ages(c)] + f.victim_ages + f.recipient_ages
+    child = any(a < adult for a in ages) or (f.incident_type in (ENTICEMENT, UNSOLICITED) and f.has_victim_or_recipient)
+    is_young = any(a <= young for a in ages)
+    intimate = any(i.pid in INTIMATE for i in c.indicators.get("image_request", ()))
+    has = c.has
+    why = []
+    if has("sextortion"):
+        why.append("sextortion")
+    if has("payment") and has("image_request"):
+        why.append("payment + image_request")
+    if has("meeting") and has("secrecy"):
+        why.append("meeting + secrecy")
+    if has("meeting") and child:
+        why.append("meeting + child")
+    if has("image_request") and has("secrecy"):
+        why.append("image_request + secrecy")
+    if has("image_request") and (is_young or (intimate and child)):
+        why.append("image_request + child")
+    if has("threats") and child:
+        why.append("threats + child")
+    return "combination: " + ", ".join(why) if why else None
+
+
+def _discounted(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
+    if not c.discounted:
+        return None
+    return "; ".join(f"{i.field}: «{i.quote}» [{i.category}: {i.discounted}]" for i in c.discounted[:3])
 
 
 def _escalation(f: Facts, p: Mapping[str, Any], c: _Ctx) -> str | None:
@@ -245,6 +346,12 @@ PREDICATES: dict[str, Predicate] = {
     "text_threats": _phrases("threats"),
     "text_self_harm": _phrases("self_harm"),
     "text_access_to_children": _phrases("access_to_children"),
+    "text_payment": _phrases("payment"),
+    "text_image_request": _phrases("image_request"),
+    "text_secrecy": _phrases("secrecy"),
+    "text_age_statement": _age_statement,
+    "text_child_in_danger": _child_in_danger,
+    "text_context": _discounted,
 }
 
 
@@ -308,16 +415,17 @@ class Partial:
     floor: int  # index in TIERS
     cap: int
     classification: dict[str, Any]
+    refer_to: str | None = None  # another country's code ("" unknown) when the report is for referral, else None
 
     def packed(self) -> tuple[Any, ...]:
         """Plain tuples, for a million partial verdicts to cross from worker
         processes: pickling the dataclasses cost 2.5× as much."""
-        return tuple((place, r.rule, r.weight, r.evidence) for place, r in self.reasons), self.floor, self.cap, self.classification
+        return tuple((place, r.rule, r.weight, r.evidence) for place, r in self.reasons), self.floor, self.cap, self.classification, self.refer_to
 
     @classmethod
     def unpacked(cls, packed: tuple[Any, ...]) -> Partial:
-        reasons, floor, cap, classification = packed
-        return cls(tuple((place, Reason(rule, weight, evidence)) for place, rule, weight, evidence in reasons), floor, cap, classification)
+        reasons, floor, cap, classification, refer_to = packed
+        return cls(tuple((place, Reason(rule, weight, evidence)) for place, rule, weight, evidence in reasons), floor, cap, classification, refer_to)
 
 
 def _fire(prepared: tuple[tuple[int, _Prepared], ...], facts: Facts, ctx: _Ctx, reasons: list[tuple[int, Reason]], floor: int, cap: int) -> tuple[int, int]:
@@ -336,48 +444,77 @@ def _fire(prepared: tuple[tuple[int, _Prepared], ...], facts: Facts, ctx: _Ctx, 
 
 def evaluate_partial(facts: Facts, ruleset: Mapping[str, Any]) -> Partial:
     compiled = _compiled(ruleset)
-    matches: dict[str, list[PhraseMatch]] = {}
-    for m in find_phrases(facts.texts, compiled["re"]):
-        matches.setdefault(m.category, []).append(m)
+    ctx = text_context(facts, compiled["re"])
     reasons: list[tuple[int, Reason]] = []
-    floor, cap = _fire(compiled["local"], facts, _Ctx(matches), reasons, TIERS.index("P4"), TIERS.index("P1"))
-    return Partial(tuple(reasons), floor, cap, classify(facts, matches))
+    floor, cap = _fire(compiled["local"], facts, ctx, reasons, TIERS.index("P4"), TIERS.index("P1"))
+    return Partial(tuple(reasons), floor, cap, classify(facts, ctx), facts.jurisdiction_country if facts.jurisdiction == "foreign" else None)
 
 
 def evaluate_finish(partial: Partial, facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
     """The verdict, from a partial one and the cluster facts (`facts.cluster_size`,
-    `facts.previously_reported`; its other fields are not read)."""
+    `facts.previously_reported`; its other fields are not read: the jurisdiction
+    comes with the partial verdict)."""
     compiled = _compiled(ruleset)
     reasons = list(partial.reasons)
     floor, cap = _fire(compiled["cluster"], facts, _Ctx({}), reasons, partial.floor, partial.cap)
-    score = max(0, min(100, sum(r.weight for _, r in reasons)))
-    tier = _tier_for(score, ruleset.get("thresholds") or {"P1": 70, "P2": 45, "P3": 20})
+    raw = sum(r.weight for _, r in reasons)
+    score = max(0, min(100, raw))
+    thresholds = ruleset.get("thresholds") or {"P1": 70, "P2": 45, "P3": 20}
+    by_score = tier = _tier_for(score, thresholds)
     if TIERS.index(tier) < cap:
         tier = TIERS[cap]
     if TIERS.index(tier) > floor:
         tier = TIERS[floor]
     reasons.sort(key=lambda pr: (-abs(pr[1].weight), pr[0]))  # heaviest first; the rule set's order among equals
-    return Verdict(tier, score, [r for _, r in reasons], partial.classification)
+    out = [r for _, r in reasons]
+    if tier != by_score:
+        # A floor or a cap set the tier: the rules that did come first, and the
+        # difference that brings the score into the tier's band comes last.
+        bound = "floor" if TIERS.index(tier) < TIERS.index(by_score) else "cap"
+        drivers = {p.rule for _, p in compiled["local"] + compiled["cluster"] if getattr(p, bound) == TIERS.index(tier)}
+        first = [r for r in out if r.rule in drivers]
+        out = first + [r for r in out if r.rule not in drivers]
+        low, high = _band(tier, thresholds)
+        banded = max(low, min(high, score))
+        names = ", ".join(r.rule for r in first)
+        out.append(Reason(f"tier_{bound}", banded - raw, f"{'at least' if bound == 'floor' else 'at most'} {tier}: {names}"))
+        score = banded
+    classification = partial.classification
+    if partial.refer_to is not None:
+        code = "refer_now" if tier in ("P1", "P2") else "refer"
+        out.insert(0, Reason("referral_now" if code == "refer_now" else "referral", 0,
+                             f"{'refer now' if code == 'refer_now' else 'refer'} to {partial.refer_to or '?'}"))
+        classification = {**classification, "action": {"code": code, "country": partial.refer_to}}
+    return Verdict(tier, score, out, classification)
+
+
+def _band(tier: str, thresholds: Mapping[str, Any]) -> tuple[int, int]:
+    """The scores of a tier: P1 from its threshold to 100, P4 from 0 to below P3's."""
+    i = TIERS.index(tier)
+    low = int(thresholds[tier]) if tier != "P4" else 0
+    high = int(thresholds[TIERS[i - 1]]) - 1 if i else 100
+    return low, high
 
 
 def evaluate(facts: Facts, ruleset: Mapping[str, Any]) -> Verdict:
     return evaluate_finish(evaluate_partial(facts, ruleset), facts, ruleset)
 
 
-OFFENCE_RULES: tuple[tuple[str, Callable[[Facts, dict[str, list[PhraseMatch]]], bool]], ...] = (
+OFFENCE_RULES: tuple[tuple[str, Callable[[Facts, _Ctx], bool]], ...] = (
     ("possession_distribution", lambda f, m: f.incident_type == POSSESSION),
     ("production", lambda f, m: any(a in PRODUCTION_ANNOTATIONS for x in f.files for a in x.annotations) or f.incident_type == MOLESTATION),
-    ("enticement_grooming", lambda f, m: f.incident_type in (ENTICEMENT, UNSOLICITED) or "csamSolicitation" in f.annotations or bool(m.get("grooming")) or bool(m.get("meeting"))),
-    ("sextortion", lambda f, m: "sextortion" in f.annotations or bool(m.get("sextortion"))),
+    ("enticement_grooming", lambda f, m: f.incident_type in (ENTICEMENT, UNSOLICITED) or "csamSolicitation" in f.annotations or m.has("grooming") or m.has("meeting")
+     or m.has("image_request") or m.has("secrecy")),
+    ("sextortion", lambda f, m: "sextortion" in f.annotations or m.has("sextortion") or (m.has("payment") and m.has("image_request"))),
     ("trafficking", lambda f, m: f.incident_type in (TRAFFICKING, TOURISM)),
     ("self_generated", lambda f, m: "minorToMinorInteraction" in f.annotations or any("possibleSelfProduction" in x.annotations for x in f.files)),
     ("ai_generated", lambda f, m: any("generativeAi" in x.annotations for x in f.files)),
 )
 
 
-def classify(facts: Facts, matches: dict[str, list[PhraseMatch]] | None = None) -> dict[str, Any]:
+def classify(facts: Facts, matches: _Ctx | dict[str, list[PhraseMatch]] | None = None) -> dict[str, Any]:
     """SPEC §3.5 classification: incident type, offence categories, annotations."""
-    m = matches or {}
+    m = matches if isinstance(matches, _Ctx) else _Ctx(matches or {})
     file_annotations = sorted({a for x in facts.files for a in x.annotations})
     return {
         "incident_type": facts.incident_type,

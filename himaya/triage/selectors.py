@@ -12,9 +12,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from himaya.accounts.permissions import Action, restrict
 from himaya.linking.models import ReportLink, ReportLinkage
 from himaya.reports.models import Report
-from himaya.reports.selectors import report_queryset_for_user
 from himaya.triage.models import ReportTriage, TriageOverride
 
 EMPTY = {"priority": None, "score": None, "reasons": [], "classification": None, "jurisdiction": None, "cluster": None, "linked_reports": []}
@@ -98,7 +98,9 @@ def report_triage_panel(report: Report, *, now: datetime | None = None) -> Triag
     return TriagePanel(
         triage=triage, linkage=linkage, links=report_links(report) if linkage else [],
         overrides=list(TriageOverride.objects.filter(report=report).select_related("actor")),
-        cluster_size=ReportLinkage.objects.filter(unit_cluster_id=linkage.unit_cluster_id).count() if linkage else 0,
+        # unit_cluster_id is a report id of this unit; the unit filter says so again.
+        cluster_size=(ReportLinkage.objects.filter(unit_cluster_id=linkage.unit_cluster_id, report__unit_id=report.unit_id).count()
+                      if linkage else 0),
         previously=_previously_visible(report, linkage),
         overdue=bool(triage and triage.reviewed_at is None and triage.due_at < now),
     )
@@ -107,16 +109,11 @@ def report_triage_panel(report: Report, *, now: datetime | None = None) -> Triag
 def triage_queue_for_user(user: Any, *, priority: str = "", decision: str = "", cluster: int | None = None,
                           overdue: bool | None = None, reviewed: bool | None = False, now: datetime | None = None) -> QuerySet[ReportTriage]:
     """Triaged reports the user may see, most urgent first: tier, then the service
-    target (earliest due first), then age (oldest first). Scoped like
-    report_queryset_for_user (nothing, everything for a superuser, else the
-    user's unit) on the unit copied into ReportTriage, so that the queue's order
-    and filters are one index scan."""
+    target (earliest due first), then age (oldest first). Restricted by the one
+    table on the unit copied into ReportTriage (its UNIT_PATH), so that the
+    queue's order and filters are one index scan."""
     now = now or timezone.now()
-    qs = ReportTriage.objects.all()
-    if report_queryset_for_user(user).query.is_empty():
-        return qs.none()
-    if not user.is_superuser:
-        qs = qs.filter(unit_id=user.unit_id)
+    qs = restrict(ReportTriage.objects.all(), user, Action.VIEW)
     if priority:
         qs = qs.filter(effective_priority=priority)
     if decision:

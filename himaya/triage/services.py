@@ -11,10 +11,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from himaya.audit.services import audit_record
+from himaya.accounts.permissions import Action, Kind, check, get_for, restrict
 from himaya.linking.models import IdentifierEntry, ReportLinkage
 from himaya.linking.services import LinkResult, report_load, report_rows, report_rows_link
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
+from himaya.triage import events
 from himaya.triage.defaults import DEFAULT_RULESET
 from himaya.triage.models import ReportTriage, RuleSet, TriageOverride
 from himaya.triage.rules import TIERS, Facts, FileFacts, evaluate
@@ -136,8 +137,7 @@ def _verdict_store(report: Report, facts: Facts, *, version: int, ruleset: dict[
         current.save()
         triage = current
         if before != effective:
-            audit_record(actor=None, action="report.priority_changed", target=report, unit_id=report.unit_id,
-                         data={"from": before, "to": effective, "ruleset": version})
+            events.priority_changed_event(report=report, before=before, after=effective, ruleset=version)
     return triage
 
 
@@ -174,12 +174,14 @@ def report_link_triage(*, report_id: int) -> Processed:
 
 @transaction.atomic
 def report_triage_override(*, report_id: int, actor: Any, reason: str, priority: str = "", classification: dict[str, Any] | None = None) -> ReportTriage:
+    """A person's tier or classification for a report of their unit (404 for another
+    unit's, 403 for a role that may not change triage: the one table)."""
+    triage = get_for(ReportTriage.objects.select_for_update().select_related("report"), actor, Action.CHANGE, report_id=report_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("an override needs a reason")
     if priority and priority not in TIERS:
         raise ValueError("unknown priority")
-    triage = ReportTriage.objects.select_for_update().select_related("report").get(report_id=report_id)
     now = timezone.now()
     before_p, before_c = triage.effective_priority, triage.override_classification or triage.classification
     if priority:
@@ -195,33 +197,37 @@ def report_triage_override(*, report_id: int, actor: Any, reason: str, priority:
         report_id=report_id, actor=actor, at=now, priority_before=before_p, priority_after=triage.effective_priority,
         classification_before=before_c if classification is not None else None, classification_after=classification, reason=reason,
     )
-    audit_record(actor=actor, action="report.triage_overridden", target=triage.report, unit_id=triage.report.unit_id,
-                 data={"priority": [before_p, triage.effective_priority], "classification": classification, "reason": reason})
+    events.triage_overridden_event(actor=actor, report=triage.report, before=before_p, after=triage.effective_priority,
+                                   classification=classification, reason=reason)
     return triage
 
 
 @transaction.atomic
 def report_triage_review(*, report_ids: list[int], actor: Any) -> int:
-    """Marks reports as reviewed (the service target is met)."""
+    """Marks reports as reviewed (the service target is met): those of the actor's
+    unit; 403 for a role that may not change triage."""
+    check(actor, Action.CHANGE, Kind.TRIAGE)
     now = timezone.now()
-    rows = list(ReportTriage.objects.select_for_update().select_related("report").filter(report_id__in=report_ids, reviewed_at__isnull=True))
+    rows = list(restrict(ReportTriage.objects.select_for_update().select_related("report"), actor, Action.CHANGE)
+                .filter(report_id__in=report_ids, reviewed_at__isnull=True))
     for t in rows:
         t.reviewed_at, t.reviewed_by = now, actor
         t.save(update_fields=["reviewed_at", "reviewed_by"])
-        audit_record(actor=actor, action="report.triage_reviewed", target=t.report, unit_id=t.report.unit_id,
-                     data={"priority": t.effective_priority, "late": t.due_at < now})
+        events.triage_reviewed_event(actor=actor, report=t.report, priority=t.effective_priority, late=t.due_at < now)
     return len(rows)
 
 
 @transaction.atomic
 def ruleset_publish(*, actor: Any, data: dict[str, Any], note: str = "") -> RuleSet:
-    """A new version; open reports are re-triaged in the background."""
+    """A new version; open reports are re-triaged in the background. The rule set
+    is national: only a supervisor of the national unit (or the operator) publishes one."""
     from himaya.triage.validation import ruleset_validate
 
+    check(actor, Action.MANAGE, Kind.RULE_SET)
     clean = ruleset_validate(data)
     version = (RuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1
     rs = RuleSet.objects.create(version=version, note=note, created_by=str(getattr(actor, "username", actor) or "system"), **clean)
-    audit_record(actor=actor, action="triage.ruleset_published", target=rs, data={"version": version, "note": note})
+    events.ruleset_published_event(actor=actor, ruleset=rs, note=note)
     from himaya.triage.tasks import enqueue_retriage_open
 
     transaction.on_commit(lambda: enqueue_retriage_open(version))

@@ -5,7 +5,7 @@ from typing import Any
 
 from himaya.triage.rules import PREDICATES, TIERS
 
-PHRASE_CATEGORIES = ("grooming", "sextortion", "meeting", "threats", "self_harm", "access_to_children")
+PHRASE_CATEGORIES = ("grooming", "sextortion", "meeting", "threats", "self_harm", "access_to_children", "payment", "image_request", "secrecy")
 
 
 class RuleSetError(ValueError):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from himaya.accounts.permissions import Action, Kind, allowed, check, restrict
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
 from himaya.triage.forms import BulkForm, OverrideForm
 from himaya.triage.labels import DECISION_LABELS, PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS, rule_label
@@ -35,11 +36,12 @@ QUEUE_FIELDS = ("report_id", "effective_priority", "override_priority", "score",
 
 
 def _can_triage(user) -> bool:  # type: ignore[no-untyped-def]
-    return user.may_triage()
+    return allowed(user, Action.CHANGE, Kind.TRIAGE)
 
 
 def _can_edit_rules(user) -> bool:  # type: ignore[no-untyped-def]
-    return user.is_superuser or user.has_role("supervisor")
+    """The rule set is national: supervisors of the national unit publish it, the others read it."""
+    return allowed(user, Action.MANAGE, Kind.RULE_SET)
 
 
 def _when(moment: datetime) -> dict[str, str]:
@@ -87,10 +89,10 @@ def queue(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         raw_ids = [int(x) for x in request.POST.getlist("reports") if x.isdigit() and len(x) < 19]
         # Only reports this user may see are valid choices: checked through the queryset.
-        allowed = set(report_queryset_for_user(request.user).filter(id__in=raw_ids).values_list("id", flat=True))  # type: ignore[arg-type]
-        form = BulkForm(request.POST, report_ids=sorted(allowed))
-        if form.is_valid() and allowed:
-            chosen = [i for i in form.cleaned_data["reports"] if i in allowed]
+        visible = set(report_queryset_for_user(request.user).filter(id__in=raw_ids).values_list("id", flat=True))  # type: ignore[arg-type]
+        form = BulkForm(request.POST, report_ids=sorted(visible))
+        if form.is_valid() and visible:
+            chosen = [i for i in form.cleaned_data["reports"] if i in visible]
             if form.cleaned_data["action"] == "review":
                 n = report_triage_review(report_ids=chosen, actor=request.user)
                 messages.success(request, _("%(n)d reports marked as reviewed.") % {"n": n})
@@ -125,8 +127,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def override(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_get_for_user(user=request.user, report_id=pk, audit=False)  # type: ignore[arg-type]
-    if not _can_triage(request.user):
-        raise PermissionDenied
+    check(request.user, Action.CHANGE, Kind.TRIAGE, report)
     form = OverrideForm(request.POST)
     if form.is_valid() and hasattr(report, "triage"):
         classification = None
@@ -143,6 +144,7 @@ def override(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def rules(request: HttpRequest) -> HttpResponse:
+    check(request.user, Action.VIEW, Kind.RULE_SET)
     version, data = ruleset_active()
     editable = _can_edit_rules(request.user)
     error = ""
@@ -179,5 +181,5 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(request, "triage/rules.html", {
         "version": version, "rows": rows, "thresholds": data["thresholds"], "targets": data["service_targets"],
         "phrases": phrases, "editable": editable, "error": error, "tiers": TIERS,
-        "versions": RuleSet.objects.only("version", "note", "created_at", "created_by")[:20],
+        "versions": restrict(RuleSet.objects.only("version", "note", "created_at", "created_by"), request.user)[:20],
     })

@@ -44,19 +44,22 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     store(report_xml(recipient=child, suspect=Person(esp_id="f")), unit=unit)
     store(report_xml(recipient=child, suspect=Person(esp_id="g", emails=["s@example.com"])), unit=unit)
     store(report_xml(suspect=Person(esp_id="child-1")), unit=unit)
+    # A child in danger abroad: P1 with the referral first, from scratch as report by report.
+    abroad = store(report_xml(chat="وين ساكنة؟ بمر عليكي بس ما تقولي لحدا", suspect=Person(esp_id="jo-1", country="JO")), unit=unit)
+    assert ReportTriage.objects.get(report=abroad).reasons[0]["rule"] == "referral_now"
     user = django_user_model.objects.create(username="x", unit=unit, roles=["intake_analyst"])
     # (A tab, a line break and a backslash: the rebuild writes this row as COPY text on PostgreSQL.)
     report_triage_override(report_id=r.id, actor=user, reason="seen\tbefore \\ twice\nby us", priority="P3",
                            classification={"offences": ["possession_distribution"], "note": "«viral»"})
     before = snapshot()
     assert {0.665, 0.9} <= set(ReportLink.objects.values_list("strength", flat=True))
-    assert linking_rebuild()["reports"] == 9
-    assert triage_rebuild()["reports"] == 9
+    assert linking_rebuild()["reports"] == 10
+    assert triage_rebuild()["reports"] == 10
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
     # In one pass (`himaya linking rebuild`): the same tables, the override kept.
     linked, triaged = rebuild_all()
-    assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (9, 9, True)
+    assert (linked["reports"], triaged["reports"], triaged["P3"] >= 1) == (10, 10, True)
     assert snapshot() == before
     assert ReportTriage.objects.get(report=r).override_reason == "seen\tbefore \\ twice\nby us"
 
