@@ -34,6 +34,8 @@ def _home_secret(name: str, env: str, nbytes: int = 48) -> str:
 
 
 SECRET_KEY = _home_secret("django-secret-key", "HIMAYA_SECRET_KEY")
+# The bearer token of /metrics (Prometheus): the operators', not a staff login.
+HIMAYA_METRICS_TOKEN = _home_secret("metrics-token", "HIMAYA_METRICS_TOKEN", 32)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("HIMAYA_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
 
 DJANGO_APPS = [
@@ -46,7 +48,10 @@ DJANGO_APPS = [
 ]
 THIRD_PARTY_APPS = [
     "rest_framework",
-    "rest_framework.authtoken",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "drf_spectacular",
     "django_filters",
     "django_tasks",
@@ -62,6 +67,8 @@ LOCAL_APPS = [
     "himaya.media",
     "himaya.linking",
     "himaya.triage",
+    "himaya.cases",
+    "himaya.portal",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -70,12 +77,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "himaya.core.middleware.RequestIdMiddleware",
     "himaya.core.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "himaya.core.middleware.ProviderApiShortcut",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "himaya.core.middleware.ArabicFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "himaya.core.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,7 +138,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["himaya.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"
+# Lockout and throttling (himaya.accounts.throttle): failures within the window lock
+# an account name (login, provider) or throttle an address, for the same duration.
+HIMAYA_LOCKOUT_ACCOUNT_FAILURES = int(os.environ.get("HIMAYA_LOCKOUT_ACCOUNT_FAILURES", "20"))
+HIMAYA_LOCKOUT_ADDRESS_FAILURES = int(os.environ.get("HIMAYA_LOCKOUT_ADDRESS_FAILURES", "100"))
+HIMAYA_LOCKOUT_MINUTES = int(os.environ.get("HIMAYA_LOCKOUT_MINUTES", "60"))
+HIMAYA_CLIENT_ADDRESS_HEADER = os.environ.get("HIMAYA_CLIENT_ADDRESS_HEADER", "")  # e.g. X-Real-IP, set by the reverse proxy
+HIMAYA_API_TOKEN_DAYS = int(os.environ.get("HIMAYA_API_TOKEN_DAYS", "90"))
+OTP_TOTP_ISSUER = os.environ.get("HIMAYA_OTP_ISSUER", "Himaya")
 LOGIN_REDIRECT_URL = "reports:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
@@ -150,6 +169,24 @@ SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp 4): everything from /static/, no inline script
+# or style, no framing. Images may be data: URLs (thumbnails) and blob: (the viewer).
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "style-src": [SELF],
+        "script-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -168,13 +205,13 @@ HIMAYA_OPEN_REPORT_IDLE_HOURS = 1
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "himaya.accounts.authentication.ApiTokenAuthentication",
+        "himaya.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["himaya.core.openapi.QueryFilterBackend"],  # invalid query parameters: 400
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
@@ -184,6 +221,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # SPEC §3.10: everything needs login
+    # Every operation documents the errors it can answer (400, 401, 403, 404, 429, and the web server's 414/431).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "himaya.core.openapi.add_error_responses"],
+    # Several case kinds share the field names "status" and "kind": name their enums.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "himaya.cases.models.CaseStatus", "TaskStatusEnum": "himaya.cases.models.TaskStatus",
+        "SuspectStatusEnum": "himaya.cases.models.SuspectStatus", "TaskKindEnum": "himaya.cases.models.TaskKind",
+        "ReferralKindEnum": "himaya.cases.models.ReferralKind", "LegalRequestKindEnum": "himaya.cases.models.LegalRequestKind",
+        "IdentifierKindEnum": "himaya.cases.models.SuspectIdentifierKind", "ReportStatusEnum": "himaya.reports.models.ReportStatus",
+    },
 }
 
 # Background work: the embedded default is the database queue (no other server);
@@ -202,8 +248,11 @@ else:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "himaya.core.logging.JsonLinesFormatter"}},
+    # HIMAYA_LOG_FORMAT=json: one JSON object a line, for log shippers.
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": "json" if os.environ.get("HIMAYA_LOG_FORMAT", "") == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HIMAYA_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
