@@ -15,8 +15,9 @@ from tests.intake.cybertip.samples import MINIMAL_REPORT
 # test uses benign data the repository carries (himaya/demo/images/, tests/media/fixtures.py).
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 PDQ_IMAGES = REFERENCE / "pdq" / "images"
+shared_reference_exists = (REFERENCE / "pdq" / "expected.csv").is_file()
 needs_reference = pytest.mark.skipif(
-    not (REFERENCE / "pdq" / "expected.csv").is_file(),
+    not shared_reference_exists,
     reason=f"compares with Meta's published PDQ/vPDQ reference values, absent here ({REFERENCE / 'pdq'} does not exist; CI has it)",
 )
 # The documentation's own example (§6.1), shared with the pure XML tests.
