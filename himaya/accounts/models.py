@@ -40,6 +40,11 @@ class User(AbstractUser):
 
     # Who may do what is not decided here: himaya.accounts.permissions (the one table).
 
+    @property
+    def role_labels(self) -> list[str]:
+        """The roles' names, for display (a stored value no longer in Role is left out)."""
+        return [Role(r).label for r in (self.roles or []) if r in Role.values]
+
 
 class Reporter(models.Model):
     """A platform's machine account on the provider API (SPEC §4.1); not a staff login."""

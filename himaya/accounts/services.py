@@ -28,6 +28,7 @@ class AccountError(Exception):
     pass
 
 
+@transaction.atomic
 def unit_get_or_create(*, code: str | None = None) -> Unit:
     if code is None:
         unit = Unit.objects.filter(is_intake=True).order_by("id").first()
@@ -248,7 +249,7 @@ def token_create(*, username: str, name: str = "command line", days: int | None 
     try:
         user = User.objects.get(username=username, is_active=True)
     except User.DoesNotExist:
-        raise AccountError(f"no active user named {username!r}") from None
+        raise AccountError(_("no active user named %(name)r") % {"name": username}) from None
     return _token_issue(actor=actor, user=user, name=name, days=days)[1]
 
 

@@ -14,12 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from himaya.accounts import selectors, services
 from himaya.accounts.forms_users import UserCreateForm, UserRolesForm
-from himaya.accounts.models import Role, User
+from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, Kind, allowed, check
-
-
-def _role_labels(user: User) -> list[str]:
-    return [Role(r).label for r in (user.roles or []) if r in Role.values]
 
 
 @login_required
@@ -43,8 +39,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:users")
         status = 400
     users = selectors.user_list_for_user(user=request.user)
-    for u in users:
-        u.role_labels = _role_labels(u)
     return render(request, "accounts/users/list.html", {"users": users, "form": form}, status=status)
 
 
@@ -52,7 +46,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     target = selectors.user_get_for_user(user=request.user, pk=pk)
-    target.role_labels = _role_labels(target)
     return render(request, "accounts/users/detail.html", {
         "target": target,
         "is_self": target.pk == request.user.pk,

@@ -27,6 +27,7 @@ TARGET_TYPES: dict[str, Any] = {
     "address": gettext_lazy("Network address"),
 }
 
+
 def _d(event: AuditEvent, key: str, default: Any = "") -> Any:
     value = (event.data or {}).get(key, default)
     return default if value is None else value
@@ -152,3 +153,9 @@ def actor_display(actor: str) -> str:
     if actor == "system":
         return _("the system")
     return actor
+
+
+def event_rows(events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """One row of the audit page per event: what happened, its type, who, and on what."""
+    return [{"event": e, "what": describe(e), "type": action_label(e.action), "who": actor_display(e.actor), "object": target_label(e)}
+            for e in events]

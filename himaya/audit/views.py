@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.audit.forms import AuditFilterForm
-from himaya.audit.presentation import action_label, actor_display, describe, target_label
+from himaya.audit.presentation import action_label, describe, event_rows
 from himaya.audit.selectors import audit_chain_state_for_user, audit_event_list, audit_event_page
 from himaya.audit.services import audit_export_record, audit_verify_record
 
@@ -48,9 +48,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     events, next_before = audit_event_page(user=request.user, filters=filters, before=before, size=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("before", None)
-    rows = [{"event": e, "what": describe(e), "type": action_label(e.action), "who": actor_display(e.actor), "object": target_label(e)} for e in events]
     return render(request, "audit/log.html", {
-        "form": form, "rows": rows, "filtered": bool(filters.as_dict()), "query": query.urlencode(),
+        "form": form, "rows": event_rows(events), "filtered": bool(filters.as_dict()), "query": query.urlencode(),
         "next_before": next_before, "first_page": before is None,
         "chain": audit_chain_state_for_user(user=request.user), "national": bool(getattr(request.user.unit, "is_national", False)),
         "may_export": allowed(request.user, Action.EXPORT, Kind.AUDIT_EVENT),

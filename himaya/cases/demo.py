@@ -13,6 +13,7 @@ from himaya.cases.models import Case
 from himaya.reports.models import Report
 
 STAGES = ("new", "investigating", "prosecution", "court", "closed")
+# girl, boy, girl, …: the victim's sex below follows the same parity, so name and sex agree
 CHILDREN = (("سلمى", "المثال"), ("يوسف", "التجريبي"), ("ليان", "الافتراضي"), ("آدم", "النموذجي"), ("مريم", "المختلَق"))
 
 
@@ -49,7 +50,7 @@ def demo_cases(*, unit: Unit) -> int:
         suspect = S.suspect_create(actor=inv, case=case, label=f"المشتبه به {i + 1}",
                                    identifiers=[{"kind": "email", "value": f"demo-{i}@example.com"}, {"kind": "ip", "value": f"203.0.113.{60 + i}"}])
         first, last = CHILDREN[i]
-        victim = S.victim_create(actor=cp, case=case, age_range="13-15", sex="female" if i % 2 else "male", report_ids=ids[:1],
+        victim = S.victim_create(actor=cp, case=case, age_range="13-15", sex="male" if i % 2 else "female", report_ids=ids[:1],
                                  **({"first_name": first, "last_name": last} if S.may_view_identity(cp, case) else {}))
         if stage == "investigating":
             continue

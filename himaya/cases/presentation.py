@@ -21,6 +21,11 @@ def _label(choices: Any, value: Any) -> str:
         return str(value or "")
 
 
+def next_moves(choices: Any, moves: dict[str, frozenset[str]], current: str) -> list[tuple[str, Any]]:
+    """The states the workflow allows from `current`, as (value, label), in the choices' order."""
+    return [(value, label) for value, label in choices.choices if value in moves[current]]
+
+
 def _case_opened(f: dict[str, Any]) -> str:
     n = len(f.get("reports") or [])
     if f.get("cluster"):

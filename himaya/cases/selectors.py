@@ -12,10 +12,10 @@ from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, get_for, restrict
 from himaya.cases import events
 from himaya.cases.models import (
-    Case, CaseStatus, LegalRequest, Referral, Suspect, SuspectIdentifier, Task, TaskStatus, TimelineEvent, Victim,
+    Case, CaseStatus, LegalRequest, Referral, Suspect, Task, TaskStatus, TimelineEvent, Victim,
 )
 from himaya.cases.services import may_view_identity
-from himaya.reports.models import Report, ReportStatus
+from himaya.reports.models import Party, Report, ReportStatus
 from himaya.reports.selectors import report_queryset_for_user
 
 
@@ -41,6 +41,35 @@ def case_list_for_user(*, user: User, status: str = "", mine: bool = False) -> Q
 
 def case_get_for_user(*, user: User, case_id: int, action: Action = Action.VIEW) -> Case:
     return get_for(Case.objects.select_related("unit", "merged_into", "created_by"), user, action, id=_id(case_id))
+
+
+def case_find_for_user(*, user: User, reference_or_id: str) -> Case | None:
+    """The case a person typed (its reference, or its id), among those the user may see."""
+    text = reference_or_id.strip()
+    cases = case_list_for_user(user=user)
+    found = cases.filter(reference=text).first() if text else None
+    if found is None and text.isdigit() and 0 < int(text) <= MAX_ID:
+        found = cases.filter(pk=int(text)).first()
+    return found
+
+
+def case_unit_users(case: Case) -> QuerySet[User]:
+    """The active users of the case's unit: who may be assigned to it."""
+    return User.objects.filter(unit_id=case.unit_id, is_active=True).order_by("username")
+
+
+def case_reported_parties(case: Case) -> QuerySet[Party]:
+    """The people the case's reports name as reported (top-level parties only)."""
+    return (Party.objects.filter(report__case_link__case=case, role="reported", parent__isnull=True)
+            .order_by("report_id", "position"))
+
+
+def case_party(*, case: Case, party_id: str) -> Party | None:
+    """A person named in a report of the case, or None (a typed id names nothing else)."""
+    text = party_id.strip()
+    if not (text.isdigit() and 0 < int(text) <= MAX_ID):
+        return None
+    return Party.objects.filter(pk=int(text), report__case_link__case=case).first()
 
 
 def case_detail_prefetched(case: Case) -> Case:
@@ -140,10 +169,6 @@ def suspect_appearances(*, user: User, suspect: Suspect) -> dict[str, Any]:
     other_cases = (restrict(Case.objects.all(), user, Action.VIEW).exclude(pk=suspect.case_id)
                    .filter(Q(case_reports__report_id__in=report_ids) | Q(suspects__identifiers__key__in=keys)).distinct().order_by("-id"))
     return {"reports": report_ids, "clusters": clusters, "cases": list(other_cases)}
-
-
-def suspect_identifier_matches(*, user: User, key: str) -> QuerySet[SuspectIdentifier]:
-    return restrict(SuspectIdentifier.objects.filter(key=key), user, Action.VIEW).select_related("suspect__case")
 
 
 def legal_request_get_for_user(*, user: User, request_id: int, action: Action = Action.VIEW) -> LegalRequest:

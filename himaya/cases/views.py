@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.cases import selectors, services
 from himaya.cases.errors import CaseError
@@ -23,8 +22,7 @@ from himaya.cases.models import (
     AgeRange, Case, CaseOutcome, CaseStatus, Identification, LegalRequestKind, LegalRequestResult, ReferralKind, ReferralState,
     Sex, SuspectIdentifierKind, SuspectStatus, TaskKind,
 )
-from himaya.cases.presentation import actor_name, event_summary
-from himaya.reports.models import Party
+from himaya.cases.presentation import actor_name, event_summary, next_moves
 
 
 def _date(value: str | None) -> datetime.date | None:
@@ -75,21 +73,20 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     victims = [{"victim": v, "identity": selectors.victim_identity(user=user, victim=v)} for v in case.victims.all()]
     for item in victims:
         for ref in item["victim"].referrals.all():
-            ref.moves = [(m, ReferralState(m).label) for m in ReferralState.values if m in services.REFERRAL_MOVES[ref.state]]
+            ref.moves = next_moves(ReferralState, services.REFERRAL_MOVES, ref.state)
     suspects = [{"suspect": s, **selectors.suspect_appearances(user=user, suspect=s),
-                 "moves": [(m, SuspectStatus(m).label) for m in SuspectStatus.values if m in services.SUSPECT_MOVES[s.status]]}
+                 "moves": next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)}
                 for s in case.suspects.all()]
     report_ids = selectors.case_report_ids(case)
-    reported = (Party.objects.filter(report_id__in=report_ids, role="reported", parent__isnull=True)
-                .order_by("report_id", "position"))
+    reported = selectors.case_reported_parties(case)
     timeline = [{"event": e, "summary": event_summary(e), "actor": actor_name(e)} for e in case.timeline.all()]
-    unit_users = User.objects.filter(unit_id=case.unit_id, is_active=True).order_by("username")
+    unit_users = selectors.case_unit_users(case)
     return render(request, "cases/detail.html", {
         "case": case, "victims": victims, "suspects": suspects, "report_ids": report_ids, "reported": reported,
         "offered": list(selectors.case_offered_reports(user=user, case=case).values_list("id", flat=True)[:100]),
         "timeline": timeline, "notes": list(case.notes.all()), "unit_users": unit_users,
         "assignee_names": {u.username for u in case.assignees.all()},
-        "moves": [(m, CaseStatus(m).label) for m in CaseStatus.values if m in services.CASE_MOVES[case.status]],
+        "moves": next_moves(CaseStatus, services.CASE_MOVES, case.status),
         "outcomes": [(v, lbl) for v, lbl in CaseOutcome.choices if v != CaseOutcome.MERGED],
         "task_kinds": TaskKind.choices, "identifications": Identification.choices, "age_ranges": AgeRange.choices,
         "sexes": Sex.choices, "referral_kinds": ReferralKind.choices,
@@ -157,8 +154,7 @@ def case_add_reports(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
     source = _case(request, case_id)
     into = request.POST.get("into", "").strip()
-    target = selectors.case_list_for_user(user=request.user).filter(reference=into).first() or (
-        selectors.case_list_for_user(user=request.user).filter(pk__in=_ids([into])).first())
+    target = selectors.case_find_for_user(user=request.user, reference_or_id=into)
     if target is None:
         messages.error(request, _("No such case: %(ref)s.") % {"ref": into})
         return _back(case_id)
@@ -273,7 +269,7 @@ def suspect_create(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def suspect_from_party(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    party = Party.objects.filter(pk__in=_ids([request.POST.get("party", "")]), report__case_link__case=case).first()
+    party = selectors.case_party(case=case, party_id=request.POST.get("party", ""))
 
     def run() -> None:
         if party is None:

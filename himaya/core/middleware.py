@@ -8,6 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django_otp import user_has_device
 
 
 class RequestIdMiddleware:
@@ -118,11 +122,6 @@ class SecondFactorMiddleware:
         match = request.resolver_match
         if match is not None and match.view_name in self.OPEN_URL_NAMES:
             return None
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django.utils.http import urlencode
-        from django_otp import user_has_device
-
         target = "accounts:verify" if user_has_device(user, confirmed=True) else "accounts:enrol"
         query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
         return redirect(f"{reverse(target)}?{query}" if query else reverse(target))

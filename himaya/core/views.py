@@ -1,21 +1,17 @@
 import hmac
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from himaya.core.operations import metrics_text, readiness
+from himaya.core.operations import check_database, metrics_text, readiness
 
 
 def health(request: HttpRequest) -> JsonResponse:
     """Unauthenticated liveness + database check for load balancers and `make run`."""
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT 1")
+    if check_database().ok:
         return JsonResponse({"status": "ok"})
-    except Exception:
-        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "database unavailable"}, status=503)
 
 
 @require_GET

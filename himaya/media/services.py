@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -604,8 +605,6 @@ def media_reveal_record(*, user: Any, report_file: Any, level: str) -> None:
 def authorisation_record(*, user: Any, file_id: str, warrant_number: str, granted_on: date, granted_by: str) -> LegalAuthorisation:
     """A warrant for a file of the user's unit (404 for another unit's, whatever the role);
     403 unless the role may (the one table) and the grant was given explicitly."""
-    from django.core.exceptions import PermissionDenied
-
     from himaya.media.selectors import can_record_authorisation, report_file_for_user
 
     report_file = report_file_for_user(user=user, file_id=file_id)

@@ -8,8 +8,6 @@ nothing; only solved submissions, challenges and receipt attempts count here.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import random
 import time
@@ -20,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from himaya.accounts.throttle import client_address
 from himaya.portal.conf import setting
 from himaya.portal.models import PortalCounter, PowSpent
 from himaya.portal.pow import MAX_AGE_SECONDS
@@ -43,16 +43,17 @@ def limit(kind: str) -> tuple[int, int]:
 
 
 def address_of(request: HttpRequest) -> str:
-    """A keyed hash of the client address (an IPv6 client by its /64)."""
-    raw = request.META.get("REMOTE_ADDR", "") or "unknown"
+    """A keyed hash of the client address (an IPv6 client by its /64). The address
+    is the one the lockouts use, so behind a reverse proxy (HIMAYA_CLIENT_ADDRESS_HEADER)
+    clients are not all counted as the proxy."""
+    raw = client_address(request)
     try:
         ip = ipaddress.ip_address(raw)
         if ip.version == 6:
             raw = str(ipaddress.ip_network(f"{ip}/64", strict=False))
     except ValueError:
         pass
-    key = hashlib.sha256(f"himaya.portal.address:{settings.SECRET_KEY}".encode()).digest()
-    return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+    return salted_hmac("himaya.portal.address", raw, algorithm="sha256").hexdigest()[:32]
 
 
 def _window(seconds: int, now: float) -> int:
@@ -75,12 +76,7 @@ def hit(kind: str, who: str, *, now: float | None = None) -> int:
     now = now if now is not None else clock()
     key, window = f"{kind}:{who}", _window(seconds, now)
     with transaction.atomic():
-        if not PortalCounter.objects.filter(key=key, window=window).update(count=F("count") + 1):
-            try:
-                with transaction.atomic():
-                    PortalCounter.objects.create(key=key, window=window, count=1)
-            except IntegrityError:
-                PortalCounter.objects.filter(key=key, window=window).update(count=F("count") + 1)
+        _increment(key, window)
     if random.random() < 0.01:
         sweep(now=now)
     return PortalCounter.objects.filter(key=key, window=window).values_list("count", flat=True).first() or 0
@@ -98,7 +94,12 @@ def pow_difficulty(*, now: float | None = None) -> int:
 
 def challenge_issued(*, now: float | None = None) -> None:
     now = now if now is not None else clock()
-    key, window = "challenges-all", _window(60, now)
+    _increment("challenges-all", _window(60, now))
+
+
+def _increment(key: str, window: int) -> None:
+    """One more in the (key, window) counter; the first of a window creates it, and
+    of two first requests at once the loser adds to the winner's row."""
     if not PortalCounter.objects.filter(key=key, window=window).update(count=F("count") + 1):
         try:
             with transaction.atomic():

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -227,8 +228,6 @@ def staff_verified(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @staff_verified
 @require_POST
 def staff_reply(request: HttpRequest, report_id: int) -> HttpResponse:
-    from django.contrib import messages
-
     try:
         services.portal_reply(actor=request.user, report_id=report_id, text=request.POST.get("text", ""))
     except services.PortalError as exc:

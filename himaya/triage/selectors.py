@@ -15,7 +15,7 @@ from django.utils import timezone
 from himaya.accounts.permissions import Action, restrict
 from himaya.linking.models import ReportLink, ReportLinkage
 from himaya.reports.models import Report
-from himaya.triage.models import ReportTriage, TriageOverride
+from himaya.triage.models import ReportTriage, RuleSet, TriageOverride
 
 EMPTY = {"priority": None, "score": None, "reasons": [], "classification": None, "jurisdiction": None, "cluster": None, "linked_reports": []}
 
@@ -131,3 +131,8 @@ def triage_queue_for_user(user: Any, *, priority: str = "", decision: str = "", 
     # The queue shows neither the XML nor the document: not fetched, not decrypted.
     return (qs.select_related("report", "report__linkage").defer("report__raw_xml", "report__document")
             .order_by("effective_priority", "due_at", "received_at", "report_id"))
+
+
+def ruleset_versions_for_user(*, user: Any, limit: int = 20) -> QuerySet[RuleSet]:
+    """The latest published versions of the national rule set, for whom may read it."""
+    return restrict(RuleSet.objects.only("version", "note", "created_at", "created_by"), user, Action.VIEW)[:limit]

@@ -18,14 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from himaya.accounts.permissions import Action, Kind, allowed, check, restrict
+from himaya.accounts.permissions import Action, Kind, allowed, check
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
 from himaya.triage.forms import BulkForm, OverrideForm
 from himaya.triage.labels import DECISION_LABELS, PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS, rule_label
-from himaya.triage.models import ReportTriage, RuleSet
+from himaya.triage.models import ReportTriage
 from himaya.triage.pagination import CappedPaginator
 from himaya.triage.rules import TIERS
-from himaya.triage.selectors import triage_queue_for_user
+from himaya.triage.selectors import ruleset_versions_for_user, triage_queue_for_user
 from himaya.triage.services import report_triage_override, report_triage_review, ruleset_active, ruleset_publish
 from himaya.triage.validation import PHRASE_CATEGORIES, RuleSetError
 
@@ -181,5 +181,5 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(request, "triage/rules.html", {
         "version": version, "rows": rows, "thresholds": data["thresholds"], "targets": data["service_targets"],
         "phrases": phrases, "editable": editable, "error": error, "tiers": TIERS,
-        "versions": restrict(RuleSet.objects.only("version", "note", "created_at", "created_by"), request.user)[:20],
+        "versions": ruleset_versions_for_user(user=request.user),
     })

@@ -511,6 +511,8 @@ def _verdict(probe: Probe, response: Any, obj: Any, *, allowed: bool, other: boo
     if allowed:
         if not ok:
             return f"{status} where allowed"
+        if 300 <= status < 400 and response.get("Location", "").startswith(("/accounts/login", "/accounts/second-factor")):
+            return f"{status} to {response['Location']} where allowed (sent to the login, not served)"
         if probe.shows and status == 200 and probe.shows(obj) not in body:
             return "allowed, but not shown"
         return None

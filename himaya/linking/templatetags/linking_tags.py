@@ -4,7 +4,6 @@ from typing import Any
 
 from django import template
 
-from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.linking.selectors import links_with_separations
 
 register = template.Library()
@@ -14,8 +13,3 @@ register = template.Library()
 def linked_reports(report: Any, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`{% linked_reports report panel.links as links %}`: each link with its separation."""
     return links_with_separations(report.id, links)
-
-
-@register.simple_tag(takes_context=True)
-def may_separate(context: Any) -> bool:
-    return allowed(context.get("user"), Action.CHANGE, Kind.LINK)
