@@ -13,7 +13,11 @@ Thresholds and strengths (why these numbers):
 * Weak identifiers make no link at all, only a note: an IP the provider flagged
   possibleProxy; an IP seen with more than IP_SHARED_ACCOUNTS distinct accounts;
   a file annotated viral/meme, in a batched report, or named by more than
-  POPULAR_REPORTS reports; a generic or very short screen name.
+  POPULAR_REPORTS reports; a generic or very short screen name; an email, phone,
+  device ID, screen name or URL that names more than SHARED_ACCOUNTS distinct
+  accounts (a provider's placeholder contact such as a no-reply address or a
+  dummy phone joins strangers: one person rarely keeps that many accounts, and
+  their accounts still link through everything else they share).
 * The victim's or intended recipient's identifiers link reports about the same
   child (strength × 0.7), which is shown but does not by itself merge suspects.
 """
@@ -29,6 +33,8 @@ from himaya.linking.normalize import handle_is_generic, normalize
 MERGE_THRESHOLD = 0.7
 IP_SHARED_ACCOUNTS = 3
 POPULAR_REPORTS = 5
+SHARED_ACCOUNTS = 8
+ACCOUNTS_KEPT = SHARED_ACCOUNTS + 1  # an IdentifierKey keeps this many of its accounts: enough to decide both rules
 LINKS_PER_KEY = 50  # newest reports linked per identifier; older ones are already in the cluster
 
 BASE_STRENGTH: dict[str, float] = {
@@ -112,7 +118,8 @@ class KeyStats:
     viral: bool = False
 
 
-WEAKENED_KINDS = frozenset({"ip", "file_hash", "url"})  # the only kinds key_weakness can call weak
+SHARED_KINDS = frozenset({"email", "phone", "device", "screen_name", "url"})  # weak when behind many accounts
+WEAKENED_KINDS = frozenset({"ip", "file_hash"}) | SHARED_KINDS  # the only kinds key_weakness can call weak
 
 
 def key_weakness(kind: str, stats: KeyStats) -> str:
@@ -123,6 +130,8 @@ def key_weakness(kind: str, stats: KeyStats) -> str:
         return "shared_ip"
     if kind in ("file_hash", "url") and (stats.viral or stats.reports > POPULAR_REPORTS):
         return "viral_file" if kind == "file_hash" else "widely_shared"
+    if kind in SHARED_KINDS and len(stats.accounts) > SHARED_ACCOUNTS:
+        return "many_accounts"
     return ""
 
 

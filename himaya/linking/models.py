@@ -42,7 +42,7 @@ class IdentifierKey(models.Model):
     key = models.CharField(max_length=255)
     kind = models.CharField(max_length=20)
     reports = models.PositiveIntegerField(default=0)
-    accounts = models.JSONField(default=list)  # at most IP_SHARED_ACCOUNTS + 1 kept
+    accounts = models.JSONField(default=list)  # at most extract.ACCOUNTS_KEPT kept
     viral = models.BooleanField(default=False)
     weak = models.CharField(max_length=20, blank=True)
 

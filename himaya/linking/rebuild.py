@@ -27,7 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from himaya.linking.extract import (
-    IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, WEAKENED_KINDS, Entry, KeyStats, Shared, extract, identifier_strength,
+    ACCOUNTS_KEPT, LINKS_PER_KEY, MERGE_THRESHOLD, WEAKENED_KINDS, Entry, KeyStats, Shared, extract, identifier_strength,
     key_weakness,
 )
 from himaya.linking.bulkwrite import (
@@ -402,7 +402,7 @@ def _rebuild(region: str, say: Callable[[str, int], None], tables: RebuiltTables
                     if key not in seen:
                         st.reports += 1
                         seen.add(key)
-                    if account and len(st.accounts) <= IP_SHARED_ACCOUNTS:
+                    if account and len(st.accounts) < ACCOUNTS_KEPT:
                         st.accounts.add(account)
                     if weak:
                         st.viral = st.viral or weak == "viral_file"

@@ -28,7 +28,7 @@ from himaya.linking import events
 from himaya.linking.clusters import changed_members, combined_strength, components, link_merges, pair, separated_pairs
 from himaya.linking.document import estimated_locations, prior_reports
 from himaya.linking.extract import (
-    ACCOUNT_KINDS, IP_SHARED_ACCOUNTS, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, RawIdentifier, Shared,
+    ACCOUNT_KINDS, ACCOUNTS_KEPT, LINKS_PER_KEY, MERGE_THRESHOLD, Entry, KeyStats, RawIdentifier, Shared,
     extract, identifier_strength, key_weakness, link_strength,
 )
 from himaya.linking.geo import locate_ip, ranges_path
@@ -166,7 +166,7 @@ def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> tuple[dict[str,
             k.reports += 1
         accounts = list(k.accounts)
         for e in es:
-            if e.account and e.account not in accounts and len(accounts) <= IP_SHARED_ACCOUNTS:
+            if e.account and e.account not in accounts and len(accounts) < ACCOUNTS_KEPT:
                 accounts.append(e.account)
         k.accounts = accounts
         k.viral = k.viral or any(e.weak == "viral_file" for e in es)
@@ -511,7 +511,7 @@ def report_departed(*, departure: Departure) -> list[int]:
         for account in IdentifierEntry.objects.filter(key=key.key).exclude(account="").order_by("report_id").values_list("account", flat=True).iterator():
             if account not in accounts:
                 accounts.append(account)
-                if len(accounts) > IP_SHARED_ACCOUNTS:
+                if len(accounts) >= ACCOUNTS_KEPT:
                     break
         viral = IdentifierEntry.objects.filter(key=key.key, weak="viral_file").exists()
         weak = key_weakness(key.kind, KeyStats(reports=stats["n"], accounts=set(accounts), viral=viral))

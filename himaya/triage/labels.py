@@ -72,6 +72,7 @@ WEAK_LABELS = {
     "viral_file": _("viral or widely shared file"),
     "widely_shared": _("named in many reports"),
     "generic_name": _("generic screen name"),
+    "many_accounts": _("given by many different accounts (a provider's placeholder or a shared contact)"),
 }
 
 SOURCE_LABELS = {"estimated_location": _("Estimated location"), "phone": _("Phone number"), "ip": _("IP address")}
