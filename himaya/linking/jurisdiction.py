@@ -42,6 +42,9 @@ def decide(clues: list[Clue], *, home: str) -> dict[str, Any]:
     score: dict[str, float] = defaultdict(float)
     for c in clues:
         score[c.country] += WEIGHTS.get(c.source, 1.0)
-    country = max(sorted(score), key=lambda k: score[k])
+    # A tie goes to the country of the weightiest single clue (the provider's
+    # estimate over a phone over an address), not to the alphabet.
+    strongest = {k: max(WEIGHTS.get(c.source, 1.0) for c in clues if c.country == k) for k in score}
+    country = max(sorted(score), key=lambda k: (score[k], strongest[k]))
     region = next((c.region for c in clues if c.country == country and c.region), "")
     return {"country": country, "region": region or None, "decision": "foreign", "evidence": evidence}

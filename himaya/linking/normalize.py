@@ -70,8 +70,14 @@ def normalize_email(value: str) -> str | None:
 
 
 def normalize_phone(value: str, *, calling_code: str = "", region: str = "") -> str | None:
-    """E.164. A number without "+" is read with the report's country calling code,
-    then the given region (the unit's country); digits only when it cannot be parsed."""
+    """E.164. A number without "+" is read with the report's country calling code
+    or, when the report states none, the given region (the unit's country); digits
+    only when it cannot be parsed.
+
+    A calling code the provider states is never replaced by the unit's region: a
+    number that is not possible under it stays under it ("+1" and digits that are
+    no NANP number stay "+1…", a number of no known country) rather than becoming
+    a number of this country — which would put another country's report in "ours"."""
     raw = _clean(value)
     digits = re.sub(r"[^\d+]", "", raw)
     if not re.search(r"\d", digits):
@@ -80,11 +86,17 @@ def normalize_phone(value: str, *, calling_code: str = "", region: str = "") -> 
     candidates: list[tuple[str, str | None]] = []
     if digits.startswith("+") or digits.startswith("00"):
         candidates.append(("+" + digits.lstrip("+").removeprefix("00") if digits.startswith("00") else digits, None))
-    else:
-        if cc:
-            candidates.append((f"+{cc}{digits.lstrip('0')}", None))
-        if region:
-            candidates.append((digits, region.upper()))
+    elif cc:
+        national = re.sub(r"\D", "", digits).lstrip("0")
+        try:
+            number = phonenumbers.parse(f"+{cc}{national}", None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return f"+{cc}{national}" if len(national) >= 4 else None
+    elif region:
+        candidates.append((digits, region.upper()))
     for text, reg in candidates:
         try:
             number = phonenumbers.parse(text, reg)
@@ -246,12 +258,26 @@ def normalize_device(value: str, id_type: str = "") -> tuple[str, str] | None:
     if not v or set(v) <= {"0"}:
         return None
     if kind in ("IMEI", "MEID") and v.isdigit() and len(v) in (15, 16):
-        # IMEI = TAC+serial (14) + check digit or software version: the 14 identify the device.
+        # IMEI = TAC+serial (14) + check digit (15) or software version (IMEISV, 16):
+        # the 14 identify the device. A wrong check digit or a filler (one digit
+        # repeated, 1234...) is a typo or a placeholder, not a device.
+        if (len(v) == 15 and not luhn_valid(v)) or len(set(v[:14])) == 1 or v[:14] in ("12345678901234", "01234567890123"):
+            return None
         v = v[:14]
         kind = "IMEI"
+    if kind == "MAC" and re.fullmatch(r"[0-9A-F]{12}", v) and int(v[:2], 16) & 1:
+        return None  # broadcast (FF:FF:...) or multicast: names no device
     if kind == "ICCID" and v.endswith("F"):
         v = v[:-1]
     return kind, v
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
 
 
 def normalize_platform(value: str) -> str:
