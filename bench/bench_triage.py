@@ -289,7 +289,7 @@ def main() -> None:
     from himaya.reports.models import Identifier, Report
     from himaya.triage.models import ReportTriage
     from himaya.triage.rebuild import rebuild_all, triage_rebuild
-    from himaya.triage.tasks import report_process
+    from himaya.enrichment.tasks import report_reenrich as report_process
 
     call_command("migrate", verbosity=0)
     unit = unit_get_or_create(code="bench")

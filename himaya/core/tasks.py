@@ -77,11 +77,15 @@ def audit_upkeep() -> None:
 
 
 def periodic_upkeep() -> None:
+    from himaya.enrichment.services import enrichment_retry_due
     from himaya.intake.services import reports_expire
 
     expired = reports_expire()
     if expired:
         log.info("%d unfinished report(s) expired", expired)
+    retried = enrichment_retry_due()
+    if retried:
+        log.info("%d failed enrichment run(s) queued again", retried)
 
 
 def rq_requeue_abandoned() -> int:

@@ -68,22 +68,30 @@ def safe_file_name(name: str) -> str:
     return base[:200] or "file"
 
 
-def report_export(*, report: Report, out_dir: Path, actor: object) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REPORT_NAME).write_bytes(to_xml(Node.from_json(report.document)))
+def report_parts(report: Report) -> Iterator[tuple[str, Callable[[], Iterator[bytes]]]]:
+    """The export's layout, relative to the report's folder: (path, chunks of its content),
+    files decrypted from the store. `report_export` writes them to a folder; a referral
+    package (himaya.exchange) puts them in a zip."""
+    yield REPORT_NAME, lambda: iter([to_xml(Node.from_json(report.document))])
     for rf in report.files.order_by("position"):
-        fdir = out_dir / "files" / rf.file_id
-        fdir.mkdir(parents=True, exist_ok=True)
         if rf.blob_id:
             name = safe_file_name(rf.upload_name or rf.original_file_name)
             if name == DETAILS_NAME:
                 name = "file-" + name
-            with open(fdir / name, "wb") as fh:
-                for chunk in open_plaintext(rf.blob_id):
-                    fh.write(chunk)
+            yield f"files/{rf.file_id}/{name}", (lambda address=rf.blob_id: open_plaintext(address))
         if rf.details_document is not None:
             details = with_ids(Node.from_json(rf.details_document), report_id=report.id, file_id=rf.file_id)
-            (fdir / DETAILS_NAME).write_bytes(to_xml(details))
+            yield f"files/{rf.file_id}/{DETAILS_NAME}", (lambda d=details: iter([to_xml(d)]))
+
+
+def report_export(*, report: Report, out_dir: Path, actor: object) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for relative, chunks in report_parts(report):
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            for chunk in chunks():
+                fh.write(chunk)
     events.report_exported_event(actor=actor, report=report, out_dir=out_dir)
     return out_dir
 
@@ -278,8 +286,9 @@ def _stream_in(sf: SourceFile) -> PendingFile:
     return incoming.close()
 
 
-def report_import(*, source: SourceReport, unit: Unit, actor: object) -> int | None:
-    """Returns the new report's id, or None when it was imported before."""
+def report_import(*, source: SourceReport, unit: Unit, actor: object, origin: str = ReportSource.IMPORT) -> int | None:
+    """Returns the new report's id, or None when it was imported before. `origin` is
+    the report's source: a bulk import, or a partner unit's referral (himaya.exchange)."""
     now = timezone.now()
     raw = source.read_report()
     try:
@@ -322,7 +331,7 @@ def report_import(*, source: SourceReport, unit: Unit, actor: object) -> int | N
         try:
             with transaction.atomic():
                 report = report_create_from_tree(
-                    tree=tree, raw=raw, unit=unit, source=ReportSource.IMPORT, reporter=None, now=now,
+                    tree=tree, raw=raw, unit=unit, source=origin, reporter=None, now=now,
                     status=ReportStatus.FINISHED, import_key=key, import_label=source.label, external_id=external_id,
                 )
                 for position, fid in enumerate(sorted(pending), start=1):
@@ -366,15 +375,20 @@ def import_paths(*, paths: list[Path], unit: Unit, actor: object, progress: Call
             summary.failed.append({"path": str(path), "error": str(exc)})
     if on_total:
         on_total(len(sources))
-    for src in sources:
-        try:
-            rid = report_import(source=src, unit=unit, actor=actor)
-            if rid is None:
-                summary.duplicates.append(src.label)
-            else:
-                summary.imported.append(rid)
-        except (ImportProblem, OSError, zipfile.BadZipFile, UnicodeError) as exc:
-            summary.failed.append({"path": src.label, "error": str(exc)})
+    from himaya.intake.batch import reports_import
+
+    def on_result(src: SourceReport, outcome: int | None | Exception) -> None:
+        if isinstance(outcome, (ImportProblem, OSError, zipfile.BadZipFile, UnicodeError)):
+            summary.failed.append({"path": src.label, "error": str(outcome)})
+        elif isinstance(outcome, Exception):
+            raise outcome
+        elif outcome is None:
+            summary.duplicates.append(src.label)
+        else:
+            summary.imported.append(outcome)
         if progress:
             progress(1)
+
+    # In batches: reports without files in one transaction per batch, the others one at a time.
+    reports_import(sources=sources, unit=unit, actor=actor, on_result=on_result)
     return summary

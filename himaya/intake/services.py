@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Max, Q
+from django.db.models import PROTECT, Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -95,45 +95,47 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _write_projection(report: Report, proj: Projection, *, file: ReportFile | None = None) -> None:
-    parties: dict[int, Party] = {}
+    projection_rows([(report, proj)], file=file)
+
+
+def projection_rows(items: list[tuple[Report, Projection]], *, file: ReportFile | None = None) -> None:
+    """The rows of the reports' projections (parties, identifiers, IP and device events,
+    incidents): one multi-row INSERT per table for all of them."""
+    parties: dict[tuple[int, int], Party] = {}  # (position in items, row key) → party
     # Two levels at most (a person and their associated accounts): one insert each.
     for level in (False, True):
-        rows = [row for row in proj.parties if (row.parent_key is not None) == level]
+        rows = [(n, report, row) for n, (report, proj) in enumerate(items) for row in proj.parties if (row.parent_key is not None) == level]
         created = Party.objects.bulk_create([
             Party(
-                report=report, parent=parties.get(row.parent_key) if row.parent_key is not None else None,
+                report=report, parent=parties.get((n, row.parent_key)) if row.parent_key is not None else None,
                 role=row.role, position=row.position, path=row.path[:300], first_name=row.first_name[:256],
                 middle_name=row.middle_name[:256], last_name=row.last_name[:256], age=row.age, date_of_birth=row.date_of_birth[:40],
                 esp_identifier=row.esp_identifier[:256], esp_service=row.esp_service[:256], screen_name=row.screen_name[:256],
                 platform=row.platform[:256], account_type=row.account_type[:50],
             )
-            for row in rows
-        ])
-        parties.update({row.key: party for row, party in zip(rows, created)})
+            for n, report, row in rows
+        ]) if rows else []
+        parties.update({(n, row.key): party for (n, _, row), party in zip(rows, created)})
 
-    def p(key: int | None) -> Party | None:
-        return parties.get(key) if key is not None else None
+    identifiers: list[Identifier] = []
+    ips: list[IpCaptureEvent] = []
+    devices: list[DeviceIdEvent] = []
+    incidents: list[IncidentDetail] = []
+    for n, (report, proj) in enumerate(items):
+        def p(key: int | None, n: int = n) -> Party | None:
+            return parties.get((n, key)) if key is not None else None
 
-    if not (proj.identifiers or proj.ips or proj.devices or proj.incidents):
-        return
-    Identifier.objects.bulk_create([
-        Identifier(report=report, party=p(r.party_key), file=file, kind=r.kind, value=r.value, qualifier=r.qualifier[:256], path=r.path[:300])
-        for r in proj.identifiers
-    ])
-    IpCaptureEvent.objects.bulk_create([
-        IpCaptureEvent(report=report, party=p(r.party_key), file=file, ip_address=r.ip_address.strip()[:100], event_name=r.event_name[:20],
-                       at=_dt(r.at), possible_proxy=r.possible_proxy, port=r.port, path=r.path[:300])
-        for r in proj.ips
-    ])
-    DeviceIdEvent.objects.bulk_create([
-        DeviceIdEvent(report=report, party=p(r.party_key), file=file, id_type=r.id_type[:255], id_value=r.id_value,
-                      event_name=r.event_name[:20], at=_dt(r.at), path=r.path[:300])
-        for r in proj.devices
-    ])
-    IncidentDetail.objects.bulk_create([
-        IncidentDetail(report=report, position=r.position, kind=r.kind, content=r.content, additional_info=r.additional_info, fields=r.fields)
-        for r in proj.incidents
-    ])
+        identifiers += [Identifier(report=report, party=p(r.party_key), file=file, kind=r.kind, value=r.value, qualifier=r.qualifier[:256],
+                                   path=r.path[:300]) for r in proj.identifiers]
+        ips += [IpCaptureEvent(report=report, party=p(r.party_key), file=file, ip_address=r.ip_address.strip()[:100], event_name=r.event_name[:20],
+                               at=_dt(r.at), possible_proxy=r.possible_proxy, port=r.port, path=r.path[:300]) for r in proj.ips]
+        devices += [DeviceIdEvent(report=report, party=p(r.party_key), file=file, id_type=r.id_type[:255], id_value=r.id_value,
+                                  event_name=r.event_name[:20], at=_dt(r.at), path=r.path[:300]) for r in proj.devices]
+        incidents += [IncidentDetail(report=report, position=r.position, kind=r.kind, content=r.content, additional_info=r.additional_info,
+                                     fields=r.fields) for r in proj.incidents]
+    for model, objs in ((Identifier, identifiers), (IpCaptureEvent, ips), (DeviceIdEvent, devices), (IncidentDetail, incidents)):
+        if objs:
+            model.objects.bulk_create(objs, batch_size=2000)
 
 
 def report_create_from_tree(
@@ -416,7 +418,7 @@ def report_files_purge(*, report_id: int) -> int:
                 continue  # purged meanwhile by another run
             blob = Blob.objects.select_for_update().filter(address=rf.blob_id).first()
             ReportFile.objects.filter(pk=rf.pk).update(blob=None, purged_at=now)
-            removed = bool(blob and not ReportFile.objects.filter(blob=blob).exists())
+            removed = bool(blob and not _blob_in_use(blob))
             if blob and removed:
                 address = blob.address
                 blob.delete()
@@ -426,12 +428,32 @@ def report_files_purge(*, report_id: int) -> int:
     return purged
 
 
+def _blob_in_use(blob: Blob) -> bool:
+    """Another record still holds this content (another report's file, a case
+    attachment with the same bytes...): every relation that protects a Blob is
+    asked, so intake need not know the apps that came after it."""
+    for rel in Blob._meta.related_objects:
+        if rel.on_delete is PROTECT and rel.related_model._default_manager.filter(**{rel.field.name: blob}).exists():
+            return True
+    return False
+
+
 def enqueue_report_received(report_id: int) -> None:
     """Call inside the transaction that finished or imported the report."""
     from himaya.core.tasks import enqueue_with_transaction
     from himaya.intake.tasks import report_received
 
     enqueue_with_transaction(report_received, report_id=report_id)
+
+
+def enqueue_reports_received(report_ids: list[int]) -> None:
+    """`enqueue_report_received` for many reports at once (a bulk import's batch): one
+    queued task announces each of them, in the transaction that wrote them."""
+    from himaya.core.tasks import enqueue_with_transaction
+    from himaya.intake.tasks import reports_received
+
+    if report_ids:
+        enqueue_with_transaction(reports_received, report_ids=list(report_ids))
 
 
 def enqueue_purge(report_id: int) -> None:

@@ -14,6 +14,13 @@ def report_received(*, report_id: int) -> None:
 
 
 @task()
+def reports_received(*, report_ids: list[int]) -> None:
+    """`report_received` for each report of a bulk import's batch, in order."""
+    for report_id in report_ids:
+        signals.report_received.send(sender=None, report_id=int(report_id))
+
+
+@task()
 def report_purge_files(*, report_id: int) -> int:
     from himaya.intake.services import report_files_purge
 

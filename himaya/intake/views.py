@@ -145,7 +145,7 @@ def _xml_body(request: HttpRequest) -> bytes:
 
 @provider_endpoint(methods=("GET",))
 def status(request: HttpRequest, reporter: Reporter) -> HttpResponse:
-    return _xml(status_response(username=reporter.username, ip=request.META.get("REMOTE_ADDR", "")), 0)
+    return _xml(status_response(username=reporter.username, ip=client_address(request)), 0)
 
 
 @csrf_exempt

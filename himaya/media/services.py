@@ -50,14 +50,20 @@ class MediaError(MessageError):
 
 # ---------------------------------------------------------------- hashing
 
-def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
-    """Signal receiver (runs in intake's background task): one hashing task per distinct content."""
-    from himaya.media.tasks import media_hash
+def report_contents_hash(*, report_id: int) -> list[str]:
+    """Hash and match every distinct content of one report's files (the media stage of its
+    enrichment). A content already hashed and matched (the same file in an earlier report) is
+    left as it is: adding or changing a list re-matches stored contents on its own. Idempotent.
+    Returns the report's content addresses."""
     from himaya.reports.models import ReportFile
 
-    addresses = set(ReportFile.objects.filter(report_id=report_id, blob__isnull=False).values_list("blob_id", flat=True))
-    for address in sorted(addresses):
-        transaction.on_commit(lambda a=address: media_hash.enqueue(address=a))
+    addresses = sorted(set(ReportFile.objects.filter(report_id=report_id, blob__isnull=False).values_list("blob_id", flat=True)))
+    settled = set(MediaState.objects.filter(blob_id__in=addresses, matched_at__isnull=False).exclude(state=HashState.PENDING)
+                  .values_list("blob_id", flat=True))
+    for address in addresses:
+        if address not in settled:
+            media_hash_blob(address=address)
+    return addresses
 
 
 def _read_capped(address: str, limit: int) -> bytes:

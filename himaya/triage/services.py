@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from himaya.accounts.permissions import Action, Kind, check, get_for, restrict
 from himaya.linking.models import IdentifierEntry, ReportLinkage
-from himaya.linking.services import LinkResult, report_load, report_rows, report_rows_link
+from himaya.linking.services import LinkResult, ReportRows, report_load
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage import events
 from himaya.triage.defaults import DEFAULT_RULESET
@@ -149,18 +149,15 @@ class Processed:
 
 
 @transaction.atomic
-def report_link_triage(*, report_id: int) -> Processed:
-    """Link then triage one report (a newly arrived one, or one whose content
-    changed), as `report_link` followed by `report_triage`, in one transaction:
-    the report's rows are read and decrypted once, and what triage would read
-    back of the linking (the linkage, the cluster size, the actionable
-    identifiers) is taken from it."""
+def report_triage_linked(*, rows: ReportRows, link: LinkResult) -> Processed:
+    """Triage one report just linked, from the rows linking read and what it found (the
+    linkage, the cluster size, the actionable identifiers), so nothing is read back or
+    decrypted twice. Joins the caller's transaction (the enrichment flow links and
+    triages a report in one)."""
     from himaya.media.selectors import file_media_summary
 
-    rows = report_rows(report_load(report_id))
     incidents = list(IncidentDetail.objects.filter(report=rows.report).values_list("kind", "content", "additional_info"))
     version, ruleset = ruleset_active()
-    link = report_rows_link(rows=rows)
     now = timezone.now()
     facts = facts_from(
         rows.report,
@@ -170,6 +167,23 @@ def report_link_triage(*, report_id: int) -> Processed:
         actionable=sum(1 for e in link.entries if e.role in ACTIONABLE_ROLES and not e.weak), now=now,
     )
     return Processed(link, _verdict_store(rows.report, facts, version=version, ruleset=ruleset, now=now), ruleset)
+
+
+def cluster_growth_matters(result: LinkResult, *, ruleset: dict[str, Any]) -> bool:
+    """Whether the other members' scores can change when a report joined their cluster:
+    another cluster was folded in, or the cluster is still small enough for its size to
+    change the repeat-reporting weight (it is capped). Beyond that, growth changes nothing
+    but the count in the evidence, which the panel shows live anyway."""
+    if len(result.merged_clusters) > 1 or result.merged_clusters != [result.report_id]:
+        return True
+    spec = next((r for r in ruleset.get("rules", []) if r["rule"] == "repeat_reporting"), None)
+    if spec is None or spec.get("enabled") is False:
+        return False
+    params = spec.get("params") or {}
+    per, cap = int(spec.get("weight", 3)), int(params.get("cap", 20))
+    # The weight counts the reports of the report's own unit in the cluster.
+    size = result.unit_cluster_size
+    return min(cap, per * (size - 2)) != min(cap, per * (size - 1))
 
 
 @transaction.atomic

@@ -131,7 +131,7 @@ def store(xml: bytes, *, unit, files: list[FileSpec] = (), process: bool = True,
         raw = details_xml(report.id, rf.file_id, spec)
         file_details_apply(rf, tree=parse_document(raw, expect="fileDetails"), raw=raw, now=now)
     if process:
-        from himaya.triage.tasks import report_process
+        from himaya.enrichment.tasks import report_reenrich as report_process
 
         report_process.call(report_id=report.id)
     return report

@@ -121,7 +121,7 @@ def test_jurisdiction_decisions(unit, settings) -> None:  # type: ignore[no-unty
 
 def test_relinking_is_idempotent(unit) -> None:  # type: ignore[no-untyped-def]
     from himaya.linking.models import IdentifierKey
-    from himaya.triage.tasks import report_process
+    from himaya.enrichment.tasks import report_reenrich as report_process
 
     a = store(report_xml(suspect=Person(esp_id="u-1", emails=["one@example.com"])), unit=unit)
     b = store(report_xml(suspect=Person(esp_id="u-2", emails=["one@example.com"])), unit=unit)

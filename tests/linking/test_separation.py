@@ -12,7 +12,7 @@ from himaya.linking.models import LinkSeparation, ReportLink, ReportLinkage
 from himaya.linking.rebuild import linking_rebuild
 from himaya.linking.services import link_separate, link_separation_undo
 from himaya.triage.models import ReportTriage
-from himaya.triage.tasks import report_process
+from himaya.enrichment.tasks import report_reenrich as report_process
 from tests.linking.factory import Person, report_xml, store
 
 pytestmark = pytest.mark.django_db

@@ -170,13 +170,16 @@ def test_any_sequence_of_reports_and_deletions_agrees_with_a_rebuild(unit, seed)
 
 def test_a_file_on_a_viral_list_links_nobody_in_a_rebuild_either(unit) -> None:  # type: ignore[no-untyped-def]
     from himaya.core.storage import blob_put, incoming_from_bytes
-    from himaya.media.models import FileStatus, MediaState
-    from himaya.triage.tasks import report_process
+    from django.utils import timezone
+
+    from himaya.enrichment.tasks import report_reenrich as report_process
+    from himaya.media.models import FileStatus, HashState, MediaState
 
     home_ip = "192.0.2.61"
     meme = b"synthetic picture found on a viral list"
     blob = blob_put(incoming_from_bytes(meme))
-    MediaState.objects.update_or_create(blob=blob, defaults={"status": FileStatus.VIRAL})  # as a match on a viral list leaves it
+    # As a match on a viral list leaves it: hashed, matched, viral (the enrichment's media stage keeps it).
+    MediaState.objects.update_or_create(blob=blob, defaults={"status": FileStatus.VIRAL, "state": HashState.HASHED, "matched_at": timezone.now()})
     g = store(report_xml(suspect=Person(esp_id="m-1", ips=[(home_ip, False)])), unit=unit, files=[FileSpec(content=meme)], process=False)
     ReportFile.objects.filter(report=g).update(blob=blob)
     report_process.call(report_id=g.id)

@@ -44,7 +44,7 @@ def test_token_from_the_command_line_reads_a_report_with_its_files(finished_repo
     assert detail["id"] == rid and detail["status"] == "finished" and detail["source"] == "provider"  # SPEC §4.3's names
     f = detail["files"][0]
     assert (f["file_id"], f["md5"], f["sha256"]) == (fid, hashlib.md5(image_bytes).hexdigest(), hashlib.sha256(image_bytes).hexdigest())
-    assert f["status"] == "pending" and f["matches"] == []
+    assert f["status"] == "new" and f["matches"] == []  # hashed and matched by the report's enrichment flow: on no list
     reported = next(p for p in detail["parties"] if p["role"] == "reported")
     assert reported["screen_name"] == "night_owl"
     assert {"kind": "ip", "value": "192.0.2.7", "qualifier": ""} in reported["identifiers"]

@@ -1,0 +1,106 @@
+"""From arrival to the triage queue (SPEC §5): does the enrichment flow keep up with
+intake, and how long does a report wait between its `finish` and its row in the queue?
+
+    .venv/bin/python bench/bench_pipeline.py                       # 2 web workers x 4 threads, 1 task worker, 30 s of intake
+    .venv/bin/python bench/bench_pipeline.py --task-workers 2 --duration 60
+
+The same server and load generator as `bench_intake.py` (PostgreSQL database
+`himaya_bench`, dropped and created; `himaya serve` with its task workers; 16 client
+connections each submitting and finishing reports back to back). After the intake phase
+the script waits (up to `--drain-timeout`) until every finished report's enrichment is
+done, then reads from the database, per report, `finished_at` (the finish) and the
+enrichment row's `done_at` (its triage row written: it is in the queue).
+
+Prints: intake reports/s; the enrichment's throughput during the intake phase (reports
+done per second) and its ratio to the intake rate (the same run's baseline: ≥ 1.0 keeps
+up); the latency finish → queue p50/p95/p99/max over every report finished in the measured
+phase (target p95 < 5 s at 300 reports/s); the backlog when intake stopped and how long it
+took to drain; failed enrichments. The reports carry no files (the media stage is then a
+single query); that is said in the output.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_intake as bi  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--client-processes", type=int, default=2)
+    ap.add_argument("--web-workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--task-workers", type=int, default=1)
+    ap.add_argument("--documents", type=int, default=300)
+    ap.add_argument("--drain-timeout", type=float, default=600.0)
+    ap.add_argument("--database-url", default=os.environ.get("HIMAYA_BENCH_DATABASE_URL", bi.DEFAULT_DB))
+    args = ap.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="himaya-bench-pipeline-"))
+    env = dict(os.environ)
+    env.update(HIMAYA_HOME=str(home), DATABASE_URL=args.database_url, DJANGO_SETTINGS_MODULE="config.settings.production",
+               HIMAYA_LOG_LEVEL="WARNING")
+    docs, source = bi.make_documents(args.documents)
+    print(f"{len(docs)} distinct report documents from {source} (no files); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    bi.prepare(env, args.database_url)
+    server = bi.Server(env=env, home=home, web_workers=args.web_workers, threads=args.threads, task_workers=args.task_workers)
+    try:
+        intake = bi.run_load(port=server.port, kind="intake", docs=docs, concurrency=args.concurrency, processes=args.client_processes,
+                             warmup=args.warmup, duration=args.duration)
+        stopped = time.time()
+        q = lambda sql: bi.db_query(args.database_url, sql)  # noqa: E731
+        backlog = q("SELECT count(*) FROM reports_report r LEFT JOIN enrichment_reportenrichment e ON e.report_id = r.id "
+                    "WHERE r.status = 'finished' AND (e.stage IS NULL OR e.stage <> 'done')")[0][0]
+        deadline = stopped + args.drain_timeout
+        left = backlog
+        while left and time.time() < deadline:
+            time.sleep(1.0)
+            left = q("SELECT count(*) FROM reports_report r LEFT JOIN enrichment_reportenrichment e ON e.report_id = r.id "
+                     "WHERE r.status = 'finished' AND (e.stage IS NULL OR e.stage <> 'done')")[0][0]
+        drained = time.time() - stopped
+    finally:
+        server.stop()
+
+    # The measured phase in wall-clock time: the load generator's monotonic stamps, moved to epoch.
+    offset = time.time() - time.monotonic()
+    measured_ids = {r[5] for r in intake.rows if r[2] and r[5]}
+    rows = q("SELECT r.id, extract(epoch from r.finished_at), extract(epoch from e.done_at), e.stage, e.error <> '' "
+             "FROM reports_report r LEFT JOIN enrichment_reportenrichment e ON e.report_id = r.id WHERE r.status = 'finished'")
+    latencies = [float(done) - float(fin) for rid, fin, done, stage, _ in rows if rid in measured_ids and done is not None and stage == "done"]
+    failed = sum(1 for *_, err in rows if err)
+    t0 = min((r[0] for r in intake.rows), default=0) + offset
+    t_measure_end = t0 + intake.window
+    done_in_phase = sum(1 for rid, fin, done, stage, _ in rows if done is not None and t0 <= float(done) <= t_measure_end)
+    intake_rate = len(measured_ids) / intake.window if intake.window else 0.0
+    enrich_rate = done_in_phase / intake.window if intake.window else 0.0
+    print(f"intake: {len(measured_ids)} reports finished in the measured {intake.window:.1f} s = {intake_rate:.1f} reports/s "
+          f"({args.web_workers} web workers x {args.threads} threads, {args.task_workers} task worker(s))")
+    print(f"enrichment during the same window: {done_in_phase} reports done = {enrich_rate:.1f} reports/s; "
+          f"ratio enrichment / intake = {enrich_rate / intake_rate if intake_rate else float('nan'):.2f} (>= 1.0 keeps up)")
+    print(f"backlog when intake stopped: {backlog} reports; drained in {drained:.1f} s"
+          + ("" if not left else f" -- NOT drained, {left} left after {args.drain_timeout:.0f} s"))
+    print(f"finish -> queue latency over {len(latencies)} measured reports: p50 {percentile(latencies, .5):.2f} s, "
+          f"p95 {percentile(latencies, .95):.2f} s, p99 {percentile(latencies, .99):.2f} s, max {max(latencies, default=float('nan')):.2f} s "
+          f"(target p95 < 5 s at 300 reports/s)")
+    print(f"failed enrichments: {failed}; load average at the end {os.getloadavg()[0]:.2f}")
+    bi.drop_database(args.database_url)
+
+
+if __name__ == "__main__":
+    main()

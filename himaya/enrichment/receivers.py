@@ -1,0 +1,35 @@
+"""What the enrichment flow hears from the stages (their typed signals), turned into
+runs of the flow: the stages never call each other."""
+from __future__ import annotations
+
+from typing import Any
+
+from himaya.enrichment.models import Stage
+
+
+def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
+    """intake's `report_received` (sent from its background task, once per finished,
+    imported, portal or partner report): the report's flow runs here, in that task."""
+    from himaya.enrichment.services import enrichment_start, report_enrich
+
+    report_enrich(report_id=report_id, row=enrichment_start(report_id=report_id))
+
+
+def on_media_status_changed(sender: Any, *, blob_address: str = "", new_status: str = "", report_ids: Any = (), **kwargs: Any) -> None:
+    """media's `media_status_changed` (after its commit): every report holding that content
+    is linked and triaged again (a file that turned viral stops linking its reporters; one
+    that became known or new changes the tier) — unless it already was with that verdict,
+    or its flow has not linked it yet."""
+    from himaya.enrichment.services import enrichment_request
+
+    ids = [int(i) for i in (report_ids or ())]
+    enrichment_request(report_ids=ids, stage=Stage.LINK, verdict=(blob_address, new_status) if blob_address and new_status else None)
+
+
+def on_clusters_changed(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+    """linking's `clusters_changed` (inside the transaction that changed them): the members'
+    cluster size and history changed, so each is triaged again. The report being linked in
+    that transaction is not done yet and is left to its own run."""
+    from himaya.enrichment.services import enrichment_request
+
+    enrichment_request(report_ids=[int(i) for i in report_ids], stage=Stage.TRIAGE)
