@@ -9,6 +9,7 @@ from django.test import Client
 from lxml import etree
 
 from tests.intake.cybertip.samples import MINIMAL_REPORT
+from tests.seaweed import s3_storage, seaweed  # noqa: F401 (a real SeaweedFS for the storage tests, one per session)
 
 # Meta's published PDQ/vPDQ reference values, beside a team checkout (../shared) and in CI; a fresh
 # clone has none. Only the tests that compare against them need it (`needs_reference`); every other

@@ -7,10 +7,8 @@ for whoever runs the machines, behind their own token, not for staff.
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -58,15 +56,13 @@ def check_queue() -> Check:
 
 
 def check_storage() -> Check:
-    root = Path(settings.HIMAYA_MEDIA_ROOT)
-    probe = root / f".ready-{uuid.uuid4().hex}"
+    from himaya.core import storage
+
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        storage.check()
         return Check("storage", True, "writable")
-    except OSError as exc:
-        return Check("storage", False, exc.strerror or type(exc).__name__)
+    except storage.StorageError as exc:
+        return Check("storage", False, str(exc))
 
 
 def readiness() -> list[Check]:
@@ -113,6 +109,10 @@ def metrics_text() -> str:
         family("himaya_queue_depth", "gauge", "Background tasks waiting or running, per stage.", depth)
         family("himaya_queue_oldest_pending_seconds", "gauge", "Age of the oldest task waiting, per stage.", oldest)
         family("himaya_task_failures", "gauge", "Background tasks that failed, per stage.", failures)
+    from himaya.enrichment.selectors import enrichment_metric_samples
+
+    for name, kind, help_text, samples in enrichment_metric_samples(now=now):
+        family(name, kind, help_text, samples)
     family("himaya_ready", "gauge", "1 when the database, the queue and the storage answer.",
            [({"check": c.name}, 1.0 if c.ok else 0.0) for c in readiness()])
     family("himaya_process_id", "gauge", "The process that answered.", [({}, float(os.getpid()))])
