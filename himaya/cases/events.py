@@ -14,7 +14,7 @@ from himaya.audit.catalogue import AuditAction
 from himaya.audit.models import AuditEvent
 from himaya.audit.services import audit_record
 from himaya.cases.models import (
-    Case, EventType, LegalRequest, Note, Referral, Suspect, Task, TimelineEvent, Victim,
+    Attachment, Case, EventType, LegalRequest, Note, Referral, Suspect, Task, TimelineEvent, Victim,
 )
 
 
@@ -155,3 +155,44 @@ def legal_request_answered_event(*, request: LegalRequest, actor: Any) -> Timeli
               "answered": request.answered_on.isoformat() if request.answered_on else None, "days": request.answer_days}
     _audit(actor=actor, action=AuditAction.LEGAL_REQUEST_ANSWERED, target=request, case=request.case, data=fields)
     return _timeline(case=request.case, type=EventType.LEGAL_REQUEST_ANSWERED, actor=actor, fields=fields)
+
+
+def legal_request_document_event(*, request: LegalRequest, actor: Any, language: str) -> AuditEvent:
+    """The request's document was produced (it names accounts and IPs): audited."""
+    return _audit(actor=actor, action=AuditAction.LEGAL_REQUEST_DOCUMENT_EXPORTED, target=request, case=request.case,
+                  data={"request": request.pk, "provider": request.provider, "language": language})
+
+
+def attachment_added_event(*, attachment: Attachment, actor: Any) -> TimelineEvent:
+    # The file's name is ciphertext at rest: the timeline and the audit log say only which file and how big.
+    fields = {"attachment": attachment.pk, "size": attachment.size, "sha256": attachment.sha256}
+    _audit(actor=actor, action=AuditAction.CASE_ATTACHMENT_ADDED, target=attachment, case=attachment.case, data=fields)
+    return _timeline(case=attachment.case, type=EventType.ATTACHMENT_ADDED, actor=actor, fields=fields)
+
+
+def attachment_downloaded_event(*, attachment: Attachment, actor: Any) -> AuditEvent:
+    return _audit(actor=actor, action=AuditAction.CASE_ATTACHMENT_DOWNLOADED, target=attachment, case=attachment.case,
+                  data={"attachment": attachment.pk, "sha256": attachment.sha256})
+
+
+def case_timeline_exported_event(*, case: Case, actor: Any, format: str, events: int) -> AuditEvent:
+    return _audit(actor=actor, action=AuditAction.CASE_TIMELINE_EXPORTED, target=case, case=case, data={"format": format, "events": events})
+
+
+# Exchange with partner units (SPEC §3.8): the audit event is written by
+# himaya.exchange.events, which calls these for a referral whose reports are in a case.
+
+def partner_referral_sent_event(*, case: Case, actor: Any, partner: str, package: str, report_ids: list[int]) -> TimelineEvent:
+    fields = {"partner": partner, "package": package, "reports": sorted(report_ids)}
+    return _timeline(case=case, type=EventType.PARTNER_REFERRAL_SENT, actor=actor, fields=fields)
+
+
+def partner_referral_acknowledged_event(*, case: Case, partner: str, package: str, received_at: str) -> TimelineEvent:
+    fields = {"partner": partner, "package": package, "received_at": received_at}
+    return _timeline(case=case, type=EventType.PARTNER_REFERRAL_ACKNOWLEDGED, actor=None, fields=fields)
+
+
+def partner_outcome_event(*, case: Case, partner: str, package: str, outcome: str) -> TimelineEvent:
+    # The partner's free text may name people: it stays on the referral, not on the timeline every role reads.
+    fields = {"partner": partner, "package": package, "outcome": outcome}
+    return _timeline(case=case, type=EventType.PARTNER_OUTCOME, actor=None, fields=fields)

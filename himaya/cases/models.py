@@ -125,6 +125,9 @@ class Task(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="case_tasks",
                                  verbose_name=_("assignee"))
     due = models.DateField(_("due"), null=True, blank=True)
+    # A deadline to the minute, when a day is too coarse: a P1 case's first action is
+    # due within the tier's service target (an hour by default); `due` is its local date.
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -143,7 +146,11 @@ class Task(models.Model):
 
     @property
     def overdue(self) -> bool:
-        return self.status == TaskStatus.OPEN and self.due is not None and self.due < timezone.localdate()
+        if self.status != TaskStatus.OPEN:
+            return False
+        if self.due_at is not None:
+            return self.due_at < timezone.now()
+        return self.due is not None and self.due < timezone.localdate()
 
 
 class Identification(models.TextChoices):
@@ -336,7 +343,9 @@ class LegalRequest(models.Model):
     UNIT_PATH = "case__unit"
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="legal_requests")
-    provider = models.CharField(_("provider"), max_length=200)
+    # The report the request is about: its document quotes that report's accounts and IPs.
+    report = models.ForeignKey("reports.Report", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("report"))
+    provider = models.CharField(_("provider"), max_length=200, db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=LegalRequestKind.choices)
     account = models.CharField(_("account or identifier"), max_length=500, blank=True)
     legal_basis = models.TextField(_("legal basis"))
@@ -376,6 +385,29 @@ class Note(models.Model):
         ordering = ["-id"]
 
 
+class Attachment(models.Model):
+    """A file of the case (a warrant, a provider's answer, a consent form): its content
+    is in the encrypted content-addressed store like the reports' media
+    (himaya.core.storage); its name is ciphertext too (names of files name people)."""
+
+    PERMISSION_KIND = Kind.ATTACHMENT
+    UNIT_PATH = "case__unit"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    blob = models.ForeignKey("core.Blob", on_delete=models.PROTECT, related_name="case_attachments")
+    name = EncryptedTextField(_("file name"))
+    description = EncryptedTextField(_("description"), blank=True)
+    size = models.BigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+
 class EventType(models.TextChoices):
     """The timeline's typed events: one function each in himaya.cases.events, one
     sentence each in himaya.cases.presentation."""
@@ -400,6 +432,10 @@ class EventType(models.TextChoices):
     SUSPECT_UPDATED = "suspect_updated", pgettext_lazy("EventType", "Suspect record changed")
     LEGAL_REQUEST_CREATED = "legal_request_created", pgettext_lazy("EventType", "Legal request recorded")
     LEGAL_REQUEST_ANSWERED = "legal_request_answered", pgettext_lazy("EventType", "Legal request answered")
+    ATTACHMENT_ADDED = "attachment_added", pgettext_lazy("EventType", "Attachment added")
+    PARTNER_REFERRAL_SENT = "partner_referral_sent", pgettext_lazy("EventType", "Referred to a partner unit")
+    PARTNER_REFERRAL_ACKNOWLEDGED = "partner_referral_acknowledged", pgettext_lazy("EventType", "Partner acknowledged the referral")
+    PARTNER_OUTCOME = "partner_outcome", pgettext_lazy("EventType", "Partner reported an outcome")
 
 
 class TimelineEvent(models.Model):

@@ -153,6 +153,24 @@ def _legal_request_answered(f: dict[str, Any]) -> str:
         "result": _label(LegalRequestResult, f.get("result"))}
 
 
+def _partner_referral_sent(f: dict[str, Any]) -> str:
+    n = len(f.get("reports") or [])
+    return ngettext("%(n)d report referred to partner unit %(partner)s.", "%(n)d reports referred to partner unit %(partner)s.", n) % {
+        "n": n, "partner": f.get("partner", "")}
+
+
+def _partner_referral_acknowledged(f: dict[str, Any]) -> str:
+    return _("Partner unit %(partner)s acknowledged the referral.") % {"partner": f.get("partner", "")}
+
+
+def _partner_outcome(f: dict[str, Any]) -> str:
+    # The codes of himaya.exchange.models.OutcomeKind (a later app: not imported here).
+    outcomes = {"victim_identified": _("victim identified"), "arrest": _("arrest"), "charge": _("charge"),
+                "conviction": _("conviction"), "other": _("other outcome")}
+    return _("Partner unit %(partner)s reported an outcome: %(outcome)s.") % {
+        "partner": f.get("partner", ""), "outcome": outcomes.get(f.get("outcome", ""), f.get("outcome", ""))}
+
+
 SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     EventType.CASE_OPENED: _case_opened,
     EventType.STATUS_CHANGED: _status_changed,
@@ -174,6 +192,9 @@ SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     EventType.SUSPECT_UPDATED: _suspect_updated,
     EventType.LEGAL_REQUEST_CREATED: _legal_request_created,
     EventType.LEGAL_REQUEST_ANSWERED: _legal_request_answered,
+    EventType.PARTNER_REFERRAL_SENT: _partner_referral_sent,
+    EventType.PARTNER_REFERRAL_ACKNOWLEDGED: _partner_referral_acknowledged,
+    EventType.PARTNER_OUTCOME: _partner_outcome,
 }
 
 

@@ -2,6 +2,8 @@
 (`restrict` / `get_for`): another unit's objects do not exist for the reader."""
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -12,13 +14,14 @@ from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, get_for, restrict
 from himaya.cases import events
 from himaya.cases.models import (
-    Case, CaseStatus, LegalRequest, Referral, Suspect, Task, TaskStatus, TimelineEvent, Victim,
+    Attachment, Case, CaseStatus, LegalRequest, Referral, Suspect, Task, TaskStatus, TimelineEvent, Victim,
 )
 from himaya.cases.services import may_view_identity
 from himaya.reports.models import Party, Report, ReportStatus
 from himaya.reports.selectors import report_queryset_for_user
 
 
+OPEN_STATUSES = [s for s in CaseStatus.values if s != CaseStatus.CLOSED]
 MAX_ID = 2**63 - 1  # a database id; a larger number names nothing (and SQLite cannot even compare it)
 
 
@@ -28,7 +31,9 @@ def _id(value: int) -> int:
     return int(value)
 
 
-def case_list_for_user(*, user: User, status: str = "", mine: bool = False) -> QuerySet[Case]:
+def case_list_for_user(*, user: User, status: str = "", mine: bool = False, between: dict[str, Any] | None = None) -> QuerySet[Case]:
+    """`between`: opened_from/opened_before/closed_from/closed_before (aware
+    datetimes) — what a statistics figure links with (himaya.stats)."""
     qs = restrict(Case.objects.all(), user, Action.VIEW)
     if status == "open":
         qs = qs.exclude(status=CaseStatus.CLOSED)
@@ -36,6 +41,8 @@ def case_list_for_user(*, user: User, status: str = "", mine: bool = False) -> Q
         qs = qs.filter(status=status)
     if mine:
         qs = qs.filter(assignees=user)
+    lookups = {"opened_from": "created_at__gte", "opened_before": "created_at__lt", "closed_from": "closed_at__gte", "closed_before": "closed_at__lt"}
+    qs = qs.filter(**{lookups[k]: v for k, v in (between or {}).items() if k in lookups})
     return qs.prefetch_related("assignees").order_by("-id")
 
 
@@ -82,6 +89,7 @@ def case_detail_prefetched(case: Case) -> Case:
                 Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related("identifiers", "steps")),
                 Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
                 Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
+                Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("id")),
                 Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("at", "id")),
                 "notes__author",
             ).get())
@@ -108,16 +116,19 @@ def my_work(*, user: User) -> dict[str, Any]:
     """The user's open tasks (overdue first, then by due date) and the open cases
     they are assigned to, with their deadlines."""
     today = timezone.localdate()
-    tasks = list(restrict(Task.objects.filter(assignee=user, status=TaskStatus.OPEN), user, Action.VIEW)
-                 .select_related("case").order_by("due", "id"))
+    # One's own tasks, and the unassigned ones of one's open cases (a P1 case's first
+    # action is created before anyone is given the case).
+    mine = Q(assignee=user) | Q(assignee__isnull=True, case__assignees=user, case__status__in=OPEN_STATUSES)
+    tasks = list(restrict(Task.objects.filter(mine, status=TaskStatus.OPEN), user, Action.VIEW).distinct()
+                 .select_related("case").order_by("due", "due_at", "id"))
     cases = list(case_list_for_user(user=user, status="open", mine=True).order_by("deadline", "id"))
     requests = list(restrict(LegalRequest.objects.filter(case__assignees=user, answered_on__isnull=True, case__status__in=[
         s for s in CaseStatus.values if s != CaseStatus.CLOSED]), user, Action.VIEW).select_related("case").order_by("due_on", "id"))
     referrals = list(restrict(Referral.objects.filter(officer=user).exclude(state__in=["declined", "completed", "withdrawn"]), user,
                               Action.VIEW).select_related("victim__case").order_by("requested_at"))
     return {
-        "overdue": [t for t in tasks if t.due is not None and t.due < today],
-        "due": [t for t in tasks if t.due is None or t.due >= today],
+        "overdue": [t for t in tasks if t.overdue],
+        "due": [t for t in tasks if not t.overdue],
         "cases": cases,
         "legal_requests": requests,
         "referrals": referrals,
@@ -173,3 +184,105 @@ def suspect_appearances(*, user: User, suspect: Suspect) -> dict[str, Any]:
 
 def legal_request_get_for_user(*, user: User, request_id: int, action: Action = Action.VIEW) -> LegalRequest:
     return get_for(LegalRequest.objects.select_related("case"), user, action, id=_id(request_id))
+
+
+# --- attachments, exports, documents ---------------------------------------------------------------------------------
+
+
+def attachment_get_for_user(*, user: User, attachment_id: int, action: Action = Action.VIEW) -> Attachment:
+    return get_for(Attachment.objects.select_related("case", "uploaded_by"), user, action, id=_id(attachment_id))
+
+
+def case_attachments(*, user: User, case: Case) -> QuerySet[Attachment]:
+    return restrict(Attachment.objects.filter(case=case), user, Action.VIEW).select_related("uploaded_by").order_by("id")
+
+
+def attachment_content(*, user: User, attachment: Attachment) -> Iterator[bytes]:
+    """The decrypted content, for someone who may take it out (audited before the first byte)."""
+    from himaya.core.storage import open_plaintext
+
+    attachment = get_for(Attachment.objects.select_related("case"), user, Action.EXPORT, id=attachment.pk)
+    events.attachment_downloaded_event(attachment=attachment, actor=user)
+    return open_plaintext(attachment.blob_id)
+
+
+def case_timeline_rows(*, user: User, case: Case, format: str) -> list[dict[str, str]]:
+    """The case's timeline as rows for the court file (at, type, actor, summary in the
+    active language), for someone who may export the case; the export is audited."""
+    from himaya.cases.presentation import actor_name, event_summary
+
+    case = get_for(Case.objects.all(), user, Action.EXPORT, id=case.pk)
+    rows = [{"at": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S %Z"), "type": e.type, "type_label": str(e.get_type_display()),
+             "actor": actor_name(e), "summary": event_summary(e)}
+            for e in TimelineEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")]
+    events.case_timeline_exported_event(case=case, actor=user, format=format, events=len(rows))
+    return rows
+
+
+def legal_request_document(*, user: User, request: LegalRequest, language: str) -> dict[str, Any]:
+    """What the request's document says, from the report's own data: the provider,
+    the accounts the report names as reported (ids, screen names, emails, phones),
+    and the IP addresses with their times. Produced for who may export requests; audited."""
+    from himaya.reports.models import Identifier, IpCaptureEvent
+
+    request = get_for(LegalRequest.objects.select_related("case", "case__unit", "report", "created_by"), user, Action.EXPORT, id=request.pk)
+    if request.report_id:
+        report_ids = [request.report_id]
+    else:
+        report_ids = sorted(request.case.case_reports.values_list("report_id", flat=True))
+    parties = list(Party.objects.filter(report_id__in=report_ids, role="reported").order_by("report_id", "position"))
+    party_ids = [p.pk for p in parties]
+    accounts = []
+    for p in parties:
+        if p.esp_identifier or p.screen_name:
+            accounts.append({"report": p.report_id, "platform": p.platform or p.esp_service, "esp_id": p.esp_identifier,
+                             "screen_name": p.screen_name})
+    identifiers = list(Identifier.objects.filter(report_id__in=report_ids, party_id__in=party_ids, kind__in=["email", "phone", "url", "device"])
+                       .order_by("report_id", "id").values("report_id", "kind", "value"))
+    ips = list(IpCaptureEvent.objects.filter(report_id__in=report_ids).filter(Q(party_id__in=party_ids) | Q(party__isnull=True))
+               .order_by("at", "id").values("report_id", "ip_address", "event_name", "at", "port"))
+    for ip in ips:  # a provider's logs are in UTC: the document says so and quotes them so
+        ip["at_utc"] = ip["at"].astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S") if ip["at"] else ""
+    events.legal_request_document_event(request=request, actor=user, language=language)
+    return {"request": request, "case": request.case, "report_ids": report_ids, "accounts": accounts,
+            "identifiers": identifiers, "ips": ips, "account": request.account}
+
+
+def legal_requests_overdue(*, user: User) -> QuerySet[LegalRequest]:
+    """Requests of the unit's open cases past their due date and not answered."""
+    return (restrict(LegalRequest.objects.filter(answered_on__isnull=True, due_on__lt=timezone.localdate(), case__status__in=OPEN_STATUSES),
+                     user, Action.VIEW).select_related("case").order_by("due_on", "id"))
+
+
+def report_case_info(report_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """For the queue and the reports list: each report's case (reference, id), its
+    assignees and its next due time (the earliest open task's, else the case's
+    deadline), in three queries whatever the number of rows. The rows are the
+    caller's own (already restricted); nothing here widens them."""
+    if not report_ids:
+        return {}
+    from himaya.cases.models import CaseReport
+
+    links = dict(CaseReport.objects.filter(report_id__in=report_ids).values_list("report_id", "case_id"))
+    if not links:
+        return {}
+    case_ids = set(links.values())
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).prefetch_related(
+        Prefetch("assignees", queryset=User.objects.only("id", "username").order_by("username")))}
+    first_task: dict[int, Task] = {}
+    for t in Task.objects.filter(case_id__in=case_ids, status=TaskStatus.OPEN).exclude(due__isnull=True).order_by("due", "due_at"):
+        first_task.setdefault(t.case_id, t)
+    out: dict[int, dict[str, Any]] = {}
+    for report_id, case_id in links.items():
+        case = cases[case_id]
+        task = first_task.get(case_id)
+        if task is not None and task.due_at is not None:
+            due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")
+        elif task is not None:
+            due = task.due.isoformat()
+        else:
+            due = case.deadline.isoformat() if case.deadline and case.is_open else None
+        overdue = task.overdue if task else bool(case.deadline and case.is_open and case.deadline < timezone.localdate())
+        out[report_id] = {"id": case.pk, "reference": case.reference, "status": case.status,
+                          "assignees": [u.username for u in case.assignees.all()], "due": due, "overdue": overdue}
+    return out

@@ -38,10 +38,11 @@ from himaya.accounts.permissions import Action, Kind, allowed, check, roles_of
 from himaya.cases import events
 from himaya.cases.errors import CaseError
 from himaya.cases.models import (
-    AgeRange, Case, CaseOutcome, CaseReport, CaseSequence, CaseStatus, Identification, LegalRequest, LegalRequestKind,
+    AgeRange, Attachment, Case, CaseOutcome, CaseReport, CaseSequence, CaseStatus, Identification, LegalRequest, LegalRequestKind,
     LegalRequestResult, Note, Referral, ReferralKind, ReferralState, Suspect, SuspectIdentifier, SuspectIdentifierKind,
     Sex, SuspectStatus, SuspectStep, Task, TaskKind, TaskStatus, Victim,
 )
+from himaya.core.storage import PendingFile, blob_put
 from himaya.linking.extract import short_key
 from himaya.linking.normalize import normalize
 from himaya.reports.models import Party, Report, ReportStatus
@@ -178,7 +179,26 @@ def case_open(*, actor: User, title: str, report_ids: Iterable[int] | None = Non
                                deadline=deadline, created_by=actor, created_at=now, status_changed_at=now)
     _attach_reports(case=case, reports=reports, actor=actor)
     events.case_opened_event(case=case, actor=actor, report_ids=[r.id for r in reports], cluster=cluster)
+    _first_action(case=case, reports=reports, actor=actor, now=now)
     return case
+
+
+def _first_action(*, case: Case, reports: list[Report], actor: User, now: datetime.datetime) -> Task | None:
+    """A case opened from a P1 report gets its first action at once, due within the
+    P1 tier's service target (SPEC §3.5; the active rule set's minutes), so it shows
+    in "my work" of whoever the case is given to, and turns overdue when missed."""
+    from himaya.triage.models import Priority, ReportTriage
+    from himaya.triage.services import ruleset_active
+
+    if not ReportTriage.objects.filter(report__in=reports, effective_priority=Priority.P1).exists():
+        return None
+    ruleset = ruleset_active()[1]
+    minutes = int((ruleset.get("service_targets") or {}).get(Priority.P1, 60))
+    due_at = now + datetime.timedelta(minutes=minutes)
+    task = Task.objects.create(case=case, kind=TaskKind.OTHER, title=_("First action: assess the immediate risk to the child"),
+                               due=timezone.localdate(due_at), due_at=due_at, created_by=actor, created_at=now)
+    events.task_created_event(task=task, actor=actor)
+    return task
 
 
 @transaction.atomic
@@ -650,10 +670,15 @@ def suspect_from_party(*, actor: User, case: Case, party: Party) -> Suspect:
 
 @transaction.atomic
 def legal_request_create(*, actor: User, case: Case, provider: str, kind: str, legal_basis: str, account: str = "",
-                         sent_on: datetime.date | None = None, due_on: datetime.date | None = None) -> LegalRequest:
+                         sent_on: datetime.date | None = None, due_on: datetime.date | None = None,
+                         report_id: int | None = None) -> LegalRequest:
+    """A request to a provider; `report_id` (a report of the case) is the report its
+    document quotes (accounts, IPs with times)."""
     check(actor, Action.CREATE, Kind.LEGAL_REQUEST, case)
     _require_open(case)
     kind = _choice(LegalRequestKind, kind, _("request kind"))
+    if report_id is not None and not CaseReport.objects.filter(case=case, report_id=report_id).exists():
+        raise CaseError(_("The request's report must be a report of the case."))
     if sent_on and sent_on > timezone.localdate():
         raise CaseError(_("A request cannot be sent in the future."))
     if sent_on and due_on and due_on < sent_on:
@@ -661,7 +686,7 @@ def legal_request_create(*, actor: User, case: Case, provider: str, kind: str, l
     request = LegalRequest.objects.create(
         case=case, provider=_text(provider, _("The provider"), max_length=200), kind=kind,
         legal_basis=_text(legal_basis, _("The legal basis"), max_length=5000), account=_text(account, _("The account"), max_length=500, required=False),
-        sent_on=sent_on, due_on=due_on, created_by=actor)
+        sent_on=sent_on, due_on=due_on, report_id=report_id, created_by=actor)
     events.legal_request_created_event(request=request, actor=actor)
     return request
 
@@ -687,3 +712,37 @@ def legal_request_answer(*, actor: User, request: LegalRequest, result: str, ans
     request.save()
     events.legal_request_answered_event(request=request, actor=actor)
     return request
+
+
+# --- attachments --------------------------------------------------------------------------------------------------
+
+
+def attachment_max_bytes() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "HIMAYA_MAX_ATTACHMENT_BYTES", 100 * 1024 * 1024))
+
+
+@transaction.atomic
+def attachment_add(*, actor: User, case: Case, pending: PendingFile, name: str, description: str = "") -> Attachment:
+    """A file for the case, already encrypted on its way in (himaya.core.storage):
+    recorded here, moved to its content address in this transaction. A refused file
+    leaves nothing behind (its encrypted temporary file is removed)."""
+    try:
+        check(actor, Action.CREATE, Kind.ATTACHMENT, case)
+        _require_open(case)
+        name = _text(name.replace("\\", "/").rsplit("/", 1)[-1], _("The file name"), max_length=255)
+        description = _text(description, _("The description"), max_length=2000, required=False)
+        limit = attachment_max_bytes()
+        if pending.stored.size > limit:
+            raise CaseError(_("The file is too large: at most %(mb)d MB.") % {"mb": limit // (1024 * 1024)})
+        if pending.stored.size == 0:
+            raise CaseError(_("The file is empty."))
+        blob = blob_put(pending)
+    except BaseException:
+        pending.discard()
+        raise
+    attachment = Attachment.objects.create(case=case, blob=blob, name=name, description=description, size=pending.stored.size,
+                                           sha256=pending.stored.sha256, uploaded_by=actor)
+    events.attachment_added_event(attachment=attachment, actor=actor)
+    return attachment

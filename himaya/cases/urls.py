@@ -24,4 +24,10 @@ urlpatterns = [
     path("suspects/<id:suspect_id>/status/", views.suspect_status, name="suspect_status"),
     path("<id:case_id>/legal/", views.legal_create, name="legal_create"),
     path("legal/<id:request_id>/answer/", views.legal_answer, name="legal_answer"),
+    path("legal/<id:request_id>/document/", views.legal_document, name="legal_document"),
+    path("<id:case_id>/deadline/", views.case_deadline, name="deadline"),
+    path("<id:case_id>/attachments/", views.attachment_upload, name="attachment_upload"),
+    path("attachments/<id:attachment_id>/", views.attachment_download, name="attachment_download"),
+    path("<id:case_id>/timeline.csv", views.timeline_csv, name="timeline_csv"),
+    path("<id:case_id>/timeline/", views.timeline_print, name="timeline_print"),
 ]

@@ -3,16 +3,22 @@ Views parse the form and call a service; a refused request comes back as a
 message on the same page, never as a traceback."""
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from himaya.accounts.permissions import Action, Kind, allowed
@@ -23,6 +29,8 @@ from himaya.cases.models import (
     Sex, SuspectIdentifierKind, SuspectStatus, TaskKind,
 )
 from himaya.cases.presentation import actor_name, event_summary, next_moves
+from himaya.core.storage import FileTooLarge, IncomingFile
+from himaya.intake.uploads import HashingFileUploadHandler
 
 
 def _date(value: str | None) -> datetime.date | None:
@@ -57,8 +65,16 @@ def _act(request: HttpRequest, case_id: int, anchor: str, action: Callable[[], A
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
-    cases = selectors.case_list_for_user(user=request.user, status=status if status != "all" else "")[:500]
-    return render(request, "cases/list.html", {"cases": cases, "status": status, "statuses": CaseStatus.choices})
+    between = {}  # opened or closed within dates: what a statistics figure links with
+    for name in ("opened_from", "opened_before", "closed_from", "closed_before"):
+        try:
+            day = datetime.date.fromisoformat(request.GET.get(name, "")[:10])
+        except ValueError:
+            continue
+        between[name] = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    cases = selectors.case_list_for_user(user=request.user, status=status if status != "all" else "", between=between)[:500]
+    return render(request, "cases/list.html", {"cases": cases, "status": status, "statuses": CaseStatus.choices, "between": between,
+                                               "overdue_requests": list(selectors.legal_requests_overdue(user=request.user)[:100])})
 
 
 @login_required
@@ -98,7 +114,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             ("create_victim", Action.CREATE, Kind.VICTIM), ("change_victim", Action.CHANGE, Kind.VICTIM),
             ("create_referral", Action.CREATE, Kind.REFERRAL), ("change_referral", Action.CHANGE, Kind.REFERRAL),
             ("create_suspect", Action.CREATE, Kind.SUSPECT), ("change_suspect", Action.CHANGE, Kind.SUSPECT),
-            ("create_legal", Action.CREATE, Kind.LEGAL_REQUEST), ("change_legal", Action.CHANGE, Kind.LEGAL_REQUEST))},
+            ("create_legal", Action.CREATE, Kind.LEGAL_REQUEST), ("change_legal", Action.CHANGE, Kind.LEGAL_REQUEST),
+            ("export_legal", Action.EXPORT, Kind.LEGAL_REQUEST), ("export_case", Action.EXPORT, Kind.CASE),
+            ("create_attachment", Action.CREATE, Kind.ATTACHMENT), ("export_attachment", Action.EXPORT, Kind.ATTACHMENT))},
+        "attachment_max_mb": services.attachment_max_bytes() // (1024 * 1024),
         "may_identity": services.may_view_identity(user, case),
     })
 
@@ -295,7 +314,8 @@ def legal_create(request: HttpRequest, case_id: int) -> HttpResponse:
     p = request.POST
     return _act(request, case_id, "legal", lambda: services.legal_request_create(
         actor=request.user, case=case, provider=p.get("provider", ""), kind=p.get("kind", ""), legal_basis=p.get("legal_basis", ""),
-        account=p.get("account", ""), sent_on=_date(p.get("sent_on")), due_on=_date(p.get("due_on"))), _("Legal request recorded."))
+        account=p.get("account", ""), sent_on=_date(p.get("sent_on")), due_on=_date(p.get("due_on")),
+        report_id=(_ids([p.get("report", "")]) or [None])[0]), _("Legal request recorded."))
 
 
 @login_required
@@ -306,3 +326,117 @@ def legal_answer(request: HttpRequest, request_id: int) -> HttpResponse:
     return _act(request, legal.case_id, "legal", lambda: services.legal_request_answer(
         actor=request.user, request=legal, result=p.get("result", ""), answer=p.get("answer", ""), answered_on=_date(p.get("answered_on"))),
         _("Answer recorded."))
+
+
+@login_required
+@require_POST
+def case_deadline(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    return _act(request, case_id, "", lambda: services.case_set_deadline(actor=request.user, case=case, deadline=_date(request.POST.get("deadline"))),
+                _("Deadline saved."))
+
+
+@csrf_exempt  # checked below, once the upload handler is ours (Django's documented way to swap handlers)
+@login_required
+@require_POST
+def attachment_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    handler = AttachmentUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _attachment_upload(request, case_id, handler)
+
+
+@csrf_protect
+def _attachment_upload(request: HttpRequest, case_id: int, handler: "AttachmentUploadHandler") -> HttpResponse:
+    case = _case(request, case_id)
+    upload = request.FILES.get("file")
+
+    def run() -> None:
+        if handler.too_large:
+            raise CaseError(_("The file is too large: at most %(mb)d MB.") % {"mb": services.attachment_max_bytes() // (1024 * 1024)})
+        if upload is None or not hasattr(upload, "pending"):
+            raise CaseError(_("Choose a file to attach."))
+        services.attachment_add(actor=request.user, case=case, pending=upload.pending, name=upload.name or "",
+                                description=request.POST.get("description", ""))
+    try:
+        return _act(request, case_id, "attachments", run, _("File attached."))
+    finally:
+        for extra in request.FILES.getlist("file")[1:]:
+            extra.pending.discard()
+
+
+@login_required
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+    return attachment_response(selectors.attachment_content(user=request.user, attachment=attachment), attachment)
+
+
+def attachment_response(content: Any, attachment: Any) -> StreamingHttpResponse:
+    """Always a download, never rendered by the browser (an attached page cannot run in Himaya's origin)."""
+    response = StreamingHttpResponse(content, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=attachment.name)
+    response["Content-Length"] = str(attachment.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def timeline_csv(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    rows = selectors.case_timeline_rows(user=request.user, case=case, format="csv")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Time"), _("Event"), _("By"), _("What happened"), "type"])
+    for row in rows:
+        writer.writerow([_csv_cell(row["at"]), _csv_cell(row["type_label"]), _csv_cell(row["actor"]), _csv_cell(row["summary"]), row["type"]])
+    # UTF-8 with a byte-order mark, so spreadsheet programs read the Arabic right.
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{case.reference}-timeline.csv")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _csv_cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+def timeline_print(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    rows = selectors.case_timeline_rows(user=request.user, case=case, format="print")
+    return render(request, "cases/timeline_print.html", {"case": case, "rows": rows, "printed_by": request.user.get_username()})
+
+
+@login_required
+def legal_document(request: HttpRequest, request_id: int) -> HttpResponse:
+    """The request as a printable document, in Arabic or English (`?lang=`)."""
+    legal = selectors.legal_request_get_for_user(user=request.user, request_id=request_id)
+    language = request.GET.get("lang", translation.get_language() or "ar")
+    language = "en" if language.startswith("en") else "ar"
+    data = selectors.legal_request_document(user=request.user, request=legal, language=language)
+    with translation.override(language):
+        return render(request, "cases/legal_document.html", {**data, "doc_lang": language, "doc_dir": "rtl" if language == "ar" else "ltr",
+                                                             "today": timezone.localdate(), "printed_by": request.user.get_username()})
+
+
+class AttachmentUploadHandler(HashingFileUploadHandler):
+    """The project's encrypting upload handler, with the attachment limit: a larger
+    file is cut off (and its encrypted part removed) as it streams in, and the page
+    says so, instead of receiving gigabytes first."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.too_large = False
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        FileUploadHandler.new_file(self, *args, **kwargs)
+        self.incoming = IncomingFile(max_bytes=services.attachment_max_bytes())
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        try:
+            self.incoming.write(raw_data)
+        except FileTooLarge:
+            self.too_large = True
+            raise StopUpload(connection_reset=False) from None
+        return None

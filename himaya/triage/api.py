@@ -10,12 +10,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from himaya.core.openapi import BooleanFilter, IntegerFilter
+from himaya.core.report_extras import report_extras
 from himaya.reports.api.serializers import ReportListSerializer
 from himaya.triage.rules import TIERS
 
 
+class _RowsWithExtras(serializers.ListSerializer):
+    """Asks the later apps about the whole page at once (himaya.core.report_extras)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        items = list(data.all() if hasattr(data, "all") else data)
+        self._context["report_extras"] = report_extras([obj.id for obj in items])
+        return super().to_representation(items)
+
+
 class TriageListSerializer(ReportListSerializer):
-    """The list rows with what the queue orders and filters on."""
+    """The list rows with what the queue orders and filters on, and the report's case
+    (`case`: the case's id or null, as in the detail; `case_assignees`; `case_due`:
+    the earliest open task's due time, else the case's deadline)."""
 
     priority = serializers.SerializerMethodField()
     score = serializers.SerializerMethodField()
@@ -23,8 +35,35 @@ class TriageListSerializer(ReportListSerializer):
     jurisdiction = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
 
+    case = serializers.SerializerMethodField()
+    case_assignees = serializers.SerializerMethodField()
+    case_due = serializers.SerializerMethodField()
+
     class Meta(ReportListSerializer.Meta):
-        fields = ReportListSerializer.Meta.fields + ["priority", "score", "cluster", "jurisdiction", "overdue"]
+        fields = ReportListSerializer.Meta.fields + ["priority", "score", "cluster", "jurisdiction", "overdue", "case", "case_assignees",
+                                                     "case_due"]
+        list_serializer_class = _RowsWithExtras
+
+    def _case(self, obj: Any) -> dict[str, Any] | None:
+        extras = self.context.get("report_extras")
+        if extras is None:  # one row serialised on its own
+            extras = report_extras([obj.id])
+        return (extras.get(obj.id) or {}).get("case")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="the id of the case the report is in"))
+    def get_case(self, obj: Any) -> int | None:
+        case = self._case(obj)
+        return case["id"] if case else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_case_assignees(self, obj: Any) -> list[str]:
+        case = self._case(obj)
+        return case["assignees"] if case else []
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="YYYY-MM-DD, or YYYY-MM-DD HH:MM (local time) for a deadline to the minute"))
+    def get_case_due(self, obj: Any) -> str | None:
+        case = self._case(obj)
+        return case["due"] if case else None
 
     @staticmethod
     def _t(obj: Any) -> Any:

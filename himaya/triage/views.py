@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from himaya.accounts.permissions import Action, Kind, allowed, check
+from himaya.core.report_extras import report_extras
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
 from himaya.triage.forms import BulkForm, OverrideForm
 from himaya.triage.labels import DECISION_LABELS, PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS, rule_label
@@ -113,6 +114,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     queue_url = reverse("triage:queue")
     rows = [_queue_row(t, now=now, queue_url=queue_url) for t in page.object_list]
+    extras = report_extras([row["id"] for row in rows])  # the case, its assignees, its due time (himaya.cases)
+    for row in rows:
+        row["case"] = extras[row["id"]].get("case")
     return render(request, "triage/queue.html", {
         "page": page, "rows": rows, "query": query.urlencode(),
         "priority": priority, "decision": decision, "overdue": request.GET.get("overdue", ""),

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 FIRST, LAST, DOB = "Zubaydaqa", "Qarnitawi", "2013-07-19"
 ADDRESS, CONTACT = "17 Olive Grove Lane, Exampleville", "+970599000123"
-SECRETS = [FIRST, LAST, DOB, ADDRESS, CONTACT]
+ATTACHMENT = "Consent-of-guardian-Wahbiqa-signed-on-the-third"  # what a case's attached file says
+ATTACHMENT_NAME = "guardian-consent-Zubaydaqa.txt"
+SECRETS = [FIRST, LAST, DOB, ADDRESS, CONTACT, ATTACHMENT, ATTACHMENT_NAME]
 
 
 def _forms(text: str) -> list[bytes]:
@@ -68,6 +70,14 @@ def test_victim_identity_is_nowhere_in_clear(people, reports) -> None:  # type: 
     assert c.patch(f"/api/v1/victims/{vid}/", {"last_name": LAST + "-Ex", "identification": "located"}, format="json").status_code == 200
     assert c.get(f"/api/v1/victims/{vid}/").json()["last_name"] == LAST + "-Ex"
     S.case_add_note(actor=sup, case=case, text=f"Met {FIRST} {LAST} (born {DOB}) with her guardian.")
+    # An attachment goes in through the API and comes back out whole (and the download is audited).
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = (ATTACHMENT + "\n") * 2000
+    r = c.post(f"/api/v1/cases/{case.pk}/attachments/", {"file": SimpleUploadedFile(ATTACHMENT_NAME, content.encode())}, format="multipart")
+    assert r.status_code == 201 and r.json()["name"] == ATTACHMENT_NAME
+    download = c.get(f"/api/v1/attachments/{r.json()['id']}/content/")
+    assert b"".join(download.streaming_content).decode() == content
     assert c.get(f"/api/v1/cases/{case.pk}/").status_code == 200
     audit_seal()
     victim = Victim.objects.get(pk=vid)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from himaya.cases.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictDateField, StrictIntegerField
 from himaya.cases.models import (
-    AgeRange, Case, CaseOutcome, CaseStatus, Identification, LegalRequest, LegalRequestKind, LegalRequestResult, Referral,
+    AgeRange, Attachment, Case, CaseOutcome, CaseStatus, Identification, LegalRequest, LegalRequestKind, LegalRequestResult, Referral,
     ReferralKind, ReferralState, Sex, Suspect, SuspectIdentifierKind, SuspectStatus, Task, TaskKind, TaskStatus,
     TimelineEvent, Victim,
 )
@@ -29,7 +29,7 @@ class TaskOut(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "kind", "title", "due", "done", "status", "assignee", "done_at", "case"]
+        fields = ["id", "kind", "title", "due", "due_at", "done", "status", "assignee", "done_at", "case"]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_assignee(self, obj: Task) -> str | None:
@@ -221,8 +221,19 @@ class LegalRequestOut(serializers.ModelSerializer):
 
     class Meta:
         model = LegalRequest
-        fields = ["id", "case", "provider", "kind", "account", "legal_basis", "sent_on", "due_on", "answered_on", "answer",
+        fields = ["id", "case", "report", "provider", "kind", "account", "legal_basis", "sent_on", "due_on", "answered_on", "answer",
                   "result", "overdue", "answer_days"]
+
+
+class AttachmentOut(serializers.ModelSerializer):
+    uploaded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "case", "name", "description", "size", "sha256", "uploaded_by", "uploaded_at"]
+
+    def get_uploaded_by(self, obj: Attachment) -> str:
+        return obj.uploaded_by.get_username()
 
 
 # --- input --------------------------------------------------------------------------------------------------------
@@ -339,6 +350,17 @@ class LegalRequestCreateIn(serializers.Serializer):
     account = StrictCharField(max_length=500, required=False, allow_blank=True)
     sent_on = StrictDateField(required=False, allow_null=True)
     due_on = StrictDateField(required=False, allow_null=True)
+    report = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+                                help_text="the report of the case whose accounts and IPs the request's document quotes")
+
+
+class CaseDeadlineIn(serializers.Serializer):
+    deadline = StrictDateField(allow_null=True)
+
+
+class AttachmentIn(serializers.Serializer):
+    file = serializers.FileField()
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
 
 class LegalRequestAnswerIn(serializers.Serializer):

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status as http
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +22,7 @@ from himaya.cases import selectors, services
 from himaya.cases.api import serializers as s
 from himaya.cases.errors import CaseError
 from himaya.cases.models import Case, Suspect, Victim
+from himaya.cases.views import AttachmentUploadHandler, attachment_response
 
 ERR_400 = OpenApiResponse(s.ErrorSerializer, description="invalid input, or a move the workflow does not allow")
 ERR_403 = OpenApiResponse(s.ErrorSerializer, description="the caller's role may not do this")
@@ -179,6 +183,7 @@ class CaseLegalRequestsView(CaseApiView):
     def post(self, request: Request, case_id: int) -> Response:
         case = selectors.case_get_for_user(user=request.user, case_id=case_id)
         data = self.valid(s.LegalRequestCreateIn)
+        data["report_id"] = data.pop("report", None)
         legal = services.legal_request_create(actor=request.user, case=case, **data)
         return Response(s.LegalRequestOut(legal).data, status=http.HTTP_201_CREATED)
 
@@ -280,3 +285,64 @@ class SuspectDetailView(CaseApiView):
                                           legal_basis=data.get("legal_basis", ""))
         return suspect_answer(request, suspect)
 
+
+
+class CaseDeadlineView(CaseApiView):
+    @extend_schema(operation_id="cases_deadline", request=s.CaseDeadlineIn, responses={200: s.CaseOut, **WRITE_ERRORS},
+                   summary="Set (or with null, remove) the case's deadline")
+    def post(self, request: Request, case_id: int) -> Response:
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        data = self.valid(s.CaseDeadlineIn)
+        services.case_set_deadline(actor=request.user, case=case, deadline=data["deadline"])
+        return case_answer(case)
+
+
+class CaseAttachmentsView(CaseApiView):
+    """Multipart upload (`file`, optional `description`): the file streams into the
+    encrypted store and is cut off past the attachment limit (400, nothing kept)."""
+
+    parser_classes = [MultiPartParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.upload_handler = AttachmentUploadHandler(request._request)
+        request._request.upload_handlers = [self.upload_handler]
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(operation_id="cases_attachments_list", responses={200: s.AttachmentOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        return Response(s.AttachmentOut(selectors.case_attachments(user=request.user, case=case), many=True).data)
+
+    @extend_schema(operation_id="cases_attachments_create", request={"multipart/form-data": s.AttachmentIn},
+                   responses={201: s.AttachmentOut, **WRITE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = selectors.case_get_for_user(user=request.user, case_id=case_id)
+        files = request.FILES.getlist("file")
+        try:
+            if self.upload_handler.too_large:
+                raise CaseError(_("The file is too large: at most %(mb)d MB.") % {"mb": services.attachment_max_bytes() // (1024 * 1024)})
+            if len(files) != 1 or not hasattr(files[0], "pending"):
+                raise CaseError(_("Send exactly one file, as the form field “file”."))
+            upload = files.pop()
+            description = request.data.get("description", "")
+            attachment = services.attachment_add(actor=request.user, case=case, pending=upload.pending, name=upload.name or "",
+                                                 description=description if isinstance(description, str) else "")
+        finally:
+            for extra in files:
+                if hasattr(extra, "pending"):
+                    extra.pending.discard()
+        return Response(s.AttachmentOut(attachment).data, status=http.HTTP_201_CREATED)
+
+
+class AttachmentDetailView(CaseApiView):
+    @extend_schema(operation_id="attachments_retrieve", responses={200: s.AttachmentOut, **READ_ERRORS})
+    def get(self, request: Request, attachment_id: int) -> Response:
+        return Response(s.AttachmentOut(selectors.attachment_get_for_user(user=request.user, attachment_id=attachment_id)).data)
+
+
+class AttachmentContentView(CaseApiView):
+    @extend_schema(operation_id="attachments_content", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **READ_ERRORS},
+                   summary="The attachment's content, decrypted (audited)")
+    def get(self, request: Request, attachment_id: int) -> Any:
+        attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+        return attachment_response(selectors.attachment_content(user=request.user, attachment=attachment), attachment)
