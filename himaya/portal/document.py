@@ -104,3 +104,27 @@ def build_report(answers: Answers, *, now: datetime, wording: Wording = Wording(
     info = f"[{answers.who}] {answers.story}".strip()
     children.append(_leaf("additionalInfo", info))
     return Node(tag="report", children=children)
+
+
+@dataclass(frozen=True)
+class DeviceHashes:
+    """What the reporter's browser computed of one picture it kept (devicehash.js)."""
+
+    size: int
+    md5: str
+    sha1: str = ""
+    sha256: str = ""
+    pdq: str = ""
+    pdq_quality: int | None = None
+    pdq_dihedral: tuple[str, ...] = ()
+
+
+def device_file_details(hashes: DeviceHashes, *, report_id: int, file_id: str, note: str) -> Node:
+    """The `<fileDetails>` of a picture hashed on the device: its hashes declared as
+    `originalFileHash` (so they link and export like a provider's), no content."""
+    children = [_leaf("reportId", str(report_id)), _leaf("fileId", file_id)]
+    for kind, value in (("MD5", hashes.md5), ("SHA1", hashes.sha1), ("SHA256", hashes.sha256), ("PDQ", hashes.pdq)):
+        if value:
+            children.append(Node(tag="originalFileHash", attrs={"hashType": kind}, text=value))
+    children.append(_leaf("additionalInfo", note))
+    return Node(tag="fileDetails", children=children)

@@ -12,9 +12,9 @@ from himaya.audit.services import audit_record
 REPORTER = "portal:reporter"  # the actor a reporter is known by: anonymous by design
 
 
-def portal_report_received_event(*, report: Any, files: int, anonymous: bool) -> AuditEvent:
+def portal_report_received_event(*, report: Any, files: int, anonymous: bool, device_hashed: int = 0) -> AuditEvent:
     return audit_record(actor=REPORTER, action=AuditAction.PORTAL_REPORT_RECEIVED, target=report, unit_id=report.unit_id,
-                        data={"sha256": report.raw_sha256, "files": files, "anonymous": anonymous})
+                        data={"sha256": report.raw_sha256, "files": files, "device_hashed": device_hashed, "anonymous": anonymous})
 
 
 def portal_reporter_message_event(*, report: Any, message_id: int, size: int) -> AuditEvent:
@@ -38,3 +38,8 @@ def portal_identity_viewed_event(*, actor: Any, report: Any) -> AuditEvent:
 
 def portal_status_viewed_event(*, report: Any) -> AuditEvent:
     return audit_record(actor=REPORTER, action=AuditAction.PORTAL_STATUS_VIEWED, target=report, unit_id=report.unit_id)
+
+
+def portal_device_matched_event(*, report: Any, file_id: str, old_status: str, status: str, matches: int) -> AuditEvent:
+    return audit_record(actor=None, action=AuditAction.PORTAL_DEVICE_MATCHED, target=report, unit_id=report.unit_id,
+                        data={"file_id": file_id, "old_status": old_status, "status": status, "matches": matches})

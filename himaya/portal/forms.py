@@ -1,6 +1,7 @@
 """The report form in plain steps, and the receipt and message forms."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -8,7 +9,7 @@ from django.core.validators import EmailValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from himaya.portal.document import Answers, What, Who
+from himaya.portal.document import Answers, DeviceHashes, What, Who
 from himaya.portal.services import MAX_MESSAGE, MAX_STORY
 
 WHAT_CHOICES = [
@@ -45,6 +46,17 @@ class ReportForm(forms.Form):
     name = forms.CharField(label=_("Your name"), required=False, max_length=200)
     phone = forms.CharField(label=_("Your phone number"), required=False, max_length=40)
     email = forms.CharField(label=_("Your email"), required=False, max_length=254)
+    # Filled by devicehash.js: fingerprints of pictures that stay on the device.
+    device_hashes = forms.CharField(required=False, max_length=20_000, widget=forms.HiddenInput)
+
+    def clean_device_hashes(self) -> list[DeviceHashes]:
+        raw = self.cleaned_data["device_hashes"].strip()
+        if not raw:
+            return []
+        try:
+            return parse_device_hashes(raw)
+        except ValueError:
+            raise forms.ValidationError(_("The fingerprints of your pictures could not be read. Please choose the pictures again.")) from None
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
@@ -81,6 +93,42 @@ class ReportForm(forms.Form):
         if d["contact_choice"] != "contact":
             return None
         return {k: d[k].strip() for k in ("name", "phone", "email") if d.get(k, "").strip()}
+
+
+MAX_DEVICE_HASHES = 5
+MAX_DEVICE_BYTES = 100 * 1024 * 1024
+
+
+def _hex(value: Any, digits: int, *, required: bool = False) -> str:
+    value = value or ""
+    if not isinstance(value, str) or (value == "" and required):
+        raise ValueError("not a hash")
+    if value and (len(value) != digits or any(c not in "0123456789abcdef" for c in value)):
+        raise ValueError("not a hash")
+    return value
+
+
+def parse_device_hashes(raw: str) -> list[DeviceHashes]:
+    """The browser's JSON, strictly: anything else than its own shape is refused."""
+    items = json.loads(raw)
+    if not isinstance(items, list) or len(items) > MAX_DEVICE_HASHES:
+        raise ValueError("not a list of at most five")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("not an object")
+        size, quality, dihedral = item.get("size"), item.get("pdq_quality"), item.get("pdq_dihedral") or []
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_DEVICE_BYTES:
+            raise ValueError("size")
+        pdq = _hex(item.get("pdq"), 64)
+        if quality is not None and (not isinstance(quality, int) or isinstance(quality, bool) or not 0 <= quality <= 100):
+            raise ValueError("quality")
+        if not isinstance(dihedral, list) or len(dihedral) not in (0, 8) or (dihedral and dihedral[0] != pdq):
+            raise ValueError("dihedral")
+        out.append(DeviceHashes(size=size, md5=_hex(item.get("md5"), 32, required=True), sha1=_hex(item.get("sha1"), 40),
+                                sha256=_hex(item.get("sha256"), 64), pdq=pdq, pdq_quality=quality if pdq else None,
+                                pdq_dihedral=tuple(_hex(h, 64, required=True) for h in dihedral)))
+    return out
 
 
 class ReceiptForm(forms.Form):

@@ -74,3 +74,21 @@ class PortalCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "window"], name="portal_counter_key_window")]
         indexes = [models.Index(fields=["window"], name="portal_counter_window")]
+
+
+class DeviceHash(models.Model):
+    """The fingerprints of a picture hashed on the reporter's own device: the picture
+    itself was never sent. Its report file (no stored content, the hashes declared in
+    its fileDetails) links and exports like any file; the perceptual hash, which a
+    report file has no field for, and the verdict against the hash lists are here."""
+
+    PERMISSION_KIND = Kind.MEDIA
+    UNIT_PATH = "report_file__report__unit"
+
+    report_file = models.OneToOneField("reports.ReportFile", on_delete=models.PROTECT, related_name="device_hash")
+    pdq = models.CharField(max_length=64, blank=True)
+    pdq_quality = models.PositiveSmallIntegerField(null=True, blank=True)
+    pdq_dihedral = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, default="pending")  # media's FileStatus values
+    matches = models.JSONField(default=list, blank=True)  # [{list, kind, category, algorithm, distance}]
+    matched_at = models.DateTimeField(null=True, blank=True)

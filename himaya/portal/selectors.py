@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from himaya.accounts.permissions import Action, Kind, allowed, get_for
 from himaya.portal import crypto, events
-from himaya.portal.models import Author, PortalMessage, PortalSubmission
+from himaya.portal.models import Author, DeviceHash, PortalMessage, PortalSubmission
 from himaya.portal.services import ReporterAccess
 from himaya.reports.models import ReportStatus
+from himaya.triage.models import ReportTriage
 
 STATUS_WORDS = {
     "received": _("We have your report. A person in our team will read it soon."),
@@ -44,7 +44,7 @@ def status_key(submission: PortalSubmission) -> str:
     if submission.last_unit_message_at and (not submission.last_reporter_message_at
                                             or submission.last_unit_message_at >= submission.last_reporter_message_at):
         return "answered"
-    if submission.seen_by_unit_at:
+    if submission.seen_by_unit_at or ReportTriage.objects.filter(report_id=report.pk, reviewed_at__isnull=False).exists():
         return "read"
     return "received"
 
@@ -67,37 +67,74 @@ def reporter_thread(access: ReporterAccess) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class DeviceLine:
+    """A picture the reporter hashed on their device (not secret: hashes follow the report's visibility)."""
+
+    file_id: str
+    md5: str
+    sha256: str
+    pdq: str
+    pdq_quality: int | None
+    status: str
+    matches: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class StaffPanel:
+    """What the report page shows of a portal report. Read only: nothing is
+    decrypted and nothing is written while the page renders; the conversation
+    is opened on its own page (services.portal_thread_open), audited there."""
+
     may_read: bool
     may_reply: bool
     may_see_contact: bool
     anonymous: bool
-    lines: list[Line]
-    key_missing: bool = False
+    messages: int
+    waiting: bool  # the reporter wrote last, or wrote and nobody has answered yet
+    device: list[DeviceLine]
 
 
-@transaction.atomic
 def staff_panel(*, user: Any, report: Any) -> StaffPanel | None:
-    """None for a report that did not come through the portal. Reading the
-    messages is audited, and tells the reporter that a person has read it."""
+    """None for a report that did not come through the portal."""
     submission = PortalSubmission.objects.filter(report_id=report.pk).first()
     if submission is None:
         return None
-    if not allowed(user, Action.VIEW, Kind.PORTAL_MESSAGE) or user.unit_id != report.unit_id:
-        return StaffPanel(may_read=False, may_reply=False, may_see_contact=False, anonymous=submission.anonymous, lines=[])
-    submission = get_for(PortalSubmission.objects.select_related("report"), user, Action.VIEW, pk=submission.pk)
-    try:
-        private = crypto.report_private_for_staff(submission.key_for_unit)
-    except crypto.PortalKeyMissing:
-        return StaffPanel(may_read=True, may_reply=False, may_see_contact=False, anonymous=submission.anonymous, lines=[], key_missing=True)
-    lines = _lines(submission, private, with_staff=True)
-    events.portal_messages_viewed_event(actor=user, report=submission.report, messages=len(lines))
-    if submission.seen_by_unit_at is None:
-        PortalSubmission.objects.filter(pk=submission.pk).update(seen_by_unit_at=timezone.now())
+    device = [
+        DeviceLine(file_id=d.report_file.file_id, md5=d.report_file.md5, sha256=d.report_file.sha256, pdq=d.pdq,
+                   pdq_quality=d.pdq_quality, status=d.status, matches=list(d.matches))
+        for d in DeviceHash.objects.filter(report_file__report_id=report.pk).select_related("report_file").order_by("report_file__position")
+    ]
+    in_unit = user.unit_id == report.unit_id
+    last = submission.last_reporter_message_at
     return StaffPanel(
-        may_read=True, may_reply=allowed(user, Action.CREATE, Kind.PORTAL_MESSAGE),
-        may_see_contact=allowed(user, Action.VIEW_IDENTITY, Kind.PORTAL_MESSAGE), anonymous=submission.anonymous, lines=lines,
+        may_read=in_unit and allowed(user, Action.VIEW, Kind.PORTAL_MESSAGE),
+        may_reply=in_unit and allowed(user, Action.CREATE, Kind.PORTAL_MESSAGE),
+        may_see_contact=in_unit and allowed(user, Action.VIEW_IDENTITY, Kind.PORTAL_MESSAGE),
+        anonymous=submission.anonymous, messages=PortalMessage.objects.filter(submission=submission).count(),
+        waiting=bool(last and (not submission.last_unit_message_at or last > submission.last_unit_message_at)),
+        device=device,
     )
+
+
+@dataclass(frozen=True)
+class StaffThread:
+    report: Any
+    anonymous: bool
+    lines: list[Line]
+    may_reply: bool
+    may_see_contact: bool
+
+
+@transaction.atomic
+def staff_thread(*, user: Any, report_id: int) -> StaffThread:
+    """The conversation, decrypted for a permitted member of the report's unit (404
+    for another unit, 403 for a role that may not); the read is audited."""
+    submission = get_for(PortalSubmission.objects.select_related("report"), user, Action.VIEW, report_id=report_id)
+    lines = _lines(submission, crypto.report_private_for_staff(submission.key_for_unit), with_staff=True)
+    events.portal_messages_viewed_event(actor=user, report=submission.report, messages=len(lines))
+    return StaffThread(report=submission.report, anonymous=submission.anonymous, lines=lines,
+                       may_reply=allowed(user, Action.CREATE, Kind.PORTAL_MESSAGE),
+                       may_see_contact=allowed(user, Action.VIEW_IDENTITY, Kind.PORTAL_MESSAGE))
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
@@ -28,12 +29,12 @@ from himaya.accounts.permissions import Action, get_for
 from himaya.core.fields import seal as site_seal
 from himaya.core.fields import unseal as site_unseal
 from himaya.core.storage import PendingFile, blob_put
-from himaya.intake.cybertip import to_xml
-from himaya.intake.services import enqueue_report_received, report_create_from_tree, validate_report
+from himaya.intake.cybertip import check_file_details, to_xml
+from himaya.intake.services import enqueue_report_received, file_details_apply, report_create_from_tree, validate_report
 from himaya.portal import crypto, events
 from himaya.portal.conf import setting
-from himaya.portal.document import Answers, What, Who, Wording, build_report
-from himaya.portal.models import Author, PortalMessage, PortalSubmission
+from himaya.portal.document import Answers, DeviceHashes, What, Who, Wording, build_report, device_file_details
+from himaya.portal.models import Author, DeviceHash, PortalMessage, PortalSubmission
 from himaya.reports.models import Report, ReportFile, ReportSource, ReportStatus
 
 MAX_STORY = 5000
@@ -82,8 +83,32 @@ def _safe_name(name: str, position: int) -> str:
     return f"portal-file-{position}{ext}"
 
 
-def portal_report_submit(*, answers: Answers, contact: dict[str, str] | None, uploads: list[Upload], now: datetime | None = None) -> tuple[Report, str]:
-    """Store the report; the receipt (returned once, never stored) opens it again."""
+def device_note() -> str:
+    """The fileDetails' note on a picture hashed on the device, in the unit's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext("Hashed on the reporter's device: the picture itself was not sent, only these fingerprints.")
+
+
+def _device_file_create(*, report: Report, position: int, hashes: DeviceHashes, now: datetime) -> ReportFile:
+    """A report file without content: its hashes are declared in its fileDetails, as a
+    provider declares `originalFileHash`, so that linking and export treat it as a file."""
+    rf = ReportFile.objects.create(
+        report=report, file_id=uuid.uuid4().hex, position=position, blob=None, upload_name=f"device-hash-{position}",
+        size=hashes.size, md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256, uploaded_at=now,
+    )
+    details = device_file_details(hashes, report_id=report.id, file_id=rf.file_id, note=device_note())
+    violations = check_file_details(details, now=now, batched=False)
+    if violations:  # the portal's own document: a failure here is a bug, never the reporter's input
+        raise PortalError(gettext("The report could not be stored. Please try again."))
+    file_details_apply(rf, tree=details, raw=to_xml(details), now=now)
+    DeviceHash.objects.create(report_file=rf, pdq=hashes.pdq, pdq_quality=hashes.pdq_quality, pdq_dihedral=list(hashes.pdq_dihedral))
+    return rf
+
+
+def portal_report_submit(*, answers: Answers, contact: dict[str, str] | None, uploads: list[Upload],
+                         device: list[DeviceHashes] | tuple[DeviceHashes, ...] = (), now: datetime | None = None) -> tuple[Report, str]:
+    """Store the report; the receipt (returned once, never stored) opens it again.
+    `device`: pictures the reporter hashed on their own device and did not send."""
     now = now or timezone.now()
     try:
         unit = portal_unit()
@@ -103,12 +128,14 @@ def portal_report_submit(*, answers: Answers, contact: dict[str, str] | None, up
                     report=report, file_id=uuid.uuid4().hex, position=position, blob=blob, upload_name=_safe_name(upload.name, position),
                     size=s.size, md5=s.md5, sha1=s.sha1, sha256=s.sha256, uploaded_at=now,
                 )
+            for position, hashes in enumerate(device, start=len(uploads) + 1):
+                _device_file_create(report=report, position=position, hashes=hashes, now=now)
             PortalSubmission.objects.create(
                 report=report, receipt_lookup=keys.lookup, public_key=report_keys.public, key_for_unit=report_keys.for_unit,
                 key_for_receipt=report_keys.for_receipt, unit_key_id=report_keys.unit_key_id,
                 contact=crypto.seal(report_keys.public, contact) if contact else None, created_at=now,
             )
-            events.portal_report_received_event(report=report, files=len(uploads), anonymous=not contact)
+            events.portal_report_received_event(report=report, files=len(uploads), device_hashed=len(device), anonymous=not contact)
             enqueue_report_received(report.id)
     finally:
         for upload in uploads:
@@ -191,3 +218,97 @@ def portal_reply(*, actor: Any, report_id: int, text: str, now: datetime | None 
     PortalSubmission.objects.filter(pk=submission.pk).update(last_unit_message_at=now, seen_by_unit_at=now)
     events.portal_reply_sent_event(actor=actor, report=submission.report, message_id=message.pk, size=len(text.encode()))
     return message
+
+
+@transaction.atomic
+def portal_thread_seen(*, actor: Any, report_id: int, now: datetime | None = None) -> None:
+    """A member of the unit opened the conversation: the reporter's page now says that
+    a person has read the report (the read itself is audited by the selector)."""
+    submission = get_for(PortalSubmission.objects.all(), actor, Action.VIEW, report_id=report_id)
+    PortalSubmission.objects.filter(pk=submission.pk, seen_by_unit_at__isnull=True).update(seen_by_unit_at=now or timezone.now())
+
+
+# Pictures hashed on the device ---------------------------------------------------
+
+
+def _device_found(device: DeviceHash, rf: ReportFile) -> dict[int, tuple[str, int]]:
+    """Listed entries the declared hashes match, as media matches a stored file: exactly
+    (MD5, SHA-1, SHA-256) or by PDQ within the threshold, any of the 8 rotations and
+    mirrors, when the picture's quality allows. Entry id -> (algorithm, distance)."""
+    from django.db.models import Q
+
+    from himaya.media import conf as media_conf
+    from himaya.media.models import Algorithm, HashEntry
+    from himaya.media.services import pdq_index
+
+    found: dict[int, tuple[str, int]] = {}
+    exact = Q(algorithm=Algorithm.MD5, value=rf.md5)
+    if rf.sha1:
+        exact |= Q(algorithm=Algorithm.SHA1, value=rf.sha1)
+    if rf.sha256:
+        exact |= Q(algorithm=Algorithm.SHA256, value=rf.sha256)
+    for entry_id, algorithm in HashEntry.objects.filter(exact).values_list("id", "algorithm"):
+        found[entry_id] = (algorithm, 0)
+    queries = list(device.pdq_dihedral or ([device.pdq] if device.pdq else []))
+    if queries and (device.pdq_quality or 0) >= media_conf.pdq_min_quality():
+        loaded = pdq_index()
+        array = np.frombuffer(bytes.fromhex("".join(queries)), dtype=np.uint8).reshape(-1, 32)
+        _, rows, distances = loaded.index.search_arrays(array)
+        for row, distance in zip(rows, distances):
+            if loaded.video_group[row] < 0:  # an image's PDQ, not a frame of a listed video
+                entry_id = int(loaded.entry_ids[row])
+                if entry_id not in found or found[entry_id][0] == Algorithm.PDQ and distance < found[entry_id][1]:
+                    found[entry_id] = (Algorithm.PDQ, int(distance))
+    return found
+
+
+def device_hashes_match(*, report_id: int, now: datetime | None = None) -> list[DeviceHash]:
+    """Match a report's device-hashed pictures against the hash lists (idempotent:
+    run again after a list changes, it writes only what changed)."""
+    from himaya.media.models import FileStatus, HashEntry
+    from himaya.media.services import STATUS_BY_KIND, STATUS_RANK
+
+    now = now or timezone.now()
+    done = []
+    for device in DeviceHash.objects.filter(report_file__report_id=report_id).select_related("report_file", "report_file__report"):
+        found = _device_found(device, device.report_file)
+        entries = {e.id: e for e in HashEntry.objects.filter(id__in=found).select_related("hash_list")}
+        matches = sorted(({"list": entries[i].hash_list.name, "kind": entries[i].hash_list.kind, "category": entries[i].category or None,
+                           "algorithm": alg, "distance": d} for i, (alg, d) in found.items() if i in entries),
+                         key=lambda m: (m["list"], m["distance"], m["algorithm"]))
+        kinds = {STATUS_BY_KIND[m["kind"]] for m in matches}
+        status = next((s for s in STATUS_RANK if s in kinds), FileStatus.NEW)
+        with transaction.atomic():
+            locked = DeviceHash.objects.select_for_update().get(pk=device.pk)
+            if locked.status != status or locked.matches != matches:
+                events.portal_device_matched_event(report=device.report_file.report, file_id=device.report_file.file_id,
+                                                   old_status=locked.status, status=str(status), matches=len(matches))
+            locked.status, locked.matches, locked.matched_at = str(status), matches, now
+            locked.save(update_fields=["status", "matches", "matched_at"])
+        done.append(locked)
+    return done
+
+
+def device_hashes_rematch_all() -> int:
+    """Every report with pictures hashed on the device, matched again; how many reports."""
+    report_ids = sorted(set(DeviceHash.objects.values_list("report_file__report_id", flat=True)))
+    for report_id in report_ids:
+        device_hashes_match(report_id=report_id)
+    return len(report_ids)
+
+
+def on_rematch_queued(sender: Any, *, instance: Any, created: bool, **kwargs: Any) -> None:
+    """media re-matches every stored file when a list is imported, changed or retired (a
+    new RematchJob): the pictures hashed on devices, which media holds no content for,
+    are matched again here, in the background after that commit."""
+    if created and DeviceHash.objects.exists():
+        from himaya.portal.tasks import device_hashes_rematch
+
+        transaction.on_commit(lambda: device_hashes_rematch.enqueue())
+
+
+def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
+    """intake's `report_received` (in its background task): a portal report's pictures
+    hashed on the device are matched there, as media matches stored files."""
+    if DeviceHash.objects.filter(report_file__report_id=report_id).exists():
+        device_hashes_match(report_id=report_id)

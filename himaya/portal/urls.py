@@ -16,6 +16,7 @@ urlpatterns = [
     _page("report/", views.report, "report"),
     _page("follow-up/", views.follow_up, "follow_up"),
     _page("follow-up/reply/", views.reply, "reply"),
+    path("staff/<id:report_id>/", views.staff_thread, name="staff_thread"),
     path("staff/<id:report_id>/reply/", views.staff_reply, name="staff_reply"),
     path("staff/<id:report_id>/contact/", views.staff_contact, name="staff_contact"),
 ]

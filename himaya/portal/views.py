@@ -27,7 +27,7 @@ from himaya.core.storage import FileTooLarge
 from himaya.intake.uploads import HashingFileUploadHandler, StoredUpload
 from himaya.portal import pow, selectors, services, throttle
 from himaya.portal.conf import setting
-from himaya.portal.crypto import receipt_grouped
+from himaya.portal.crypto import PortalKeyMissing, receipt_grouped
 from himaya.portal.forms import MessageForm, ReceiptForm, ReportForm
 
 TOPICS = ("sextortion", "grooming", "sharing-images")
@@ -161,8 +161,9 @@ def report(request: HttpRequest) -> HttpResponse:
     for u in handler.done:
         if not u.size:  # an empty file input sends an empty part
             u.pending.discard()
-    receipt = services.portal_report_submit(answers=form.answers(), contact=form.contact(), uploads=uploads)[1]
-    return _page(request, "portal/receipt.html", {"receipt": receipt_grouped(receipt), "files": len(uploads)})
+    device = form.cleaned_data["device_hashes"]
+    receipt = services.portal_report_submit(answers=form.answers(), contact=form.contact(), uploads=uploads, device=device)[1]
+    return _page(request, "portal/receipt.html", {"receipt": receipt_grouped(receipt), "files": len(uploads), "device_hashed": len(device)})
 
 
 def _thread_page(request: HttpRequest, access: services.ReporterAccess, *, form: MessageForm | None = None, sent: bool = False, status: int = 200) -> HttpResponse:
@@ -234,7 +235,22 @@ def staff_reply(request: HttpRequest, report_id: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Your message was sent. The reporter reads it with their receipt."))
-    return HttpResponseRedirect(reverse("reports:detail", kwargs={"pk": report_id}) + "#portal")
+    return HttpResponseRedirect(reverse("portal:staff_thread", kwargs={"report_id": report_id}))
+
+
+@staff_verified
+@require_http_methods(["GET"])
+def staff_thread(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The conversation with the reporter, opened on purpose from the report page."""
+    try:
+        thread = selectors.staff_thread(user=request.user, report_id=report_id)
+    except PortalKeyMissing:
+        thread = None
+    else:
+        services.portal_thread_seen(actor=request.user, report_id=report_id)
+    response = render(request, "portal/staff_thread.html", {"thread": thread, "report_id": report_id}, status=200 if thread else 503)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @staff_verified

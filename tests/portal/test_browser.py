@@ -115,9 +115,12 @@ def test_child_reports_sextortion_and_hears_back(live_server, browser, settings)
     assert analyst.locator('#triage li.reason[data-rule="annotation_sextortion"]').is_visible()
     panel = analyst.locator("#portal")
     assert panel.get_by_role("heading", name="البوابة العامة: المحادثة مع المُبلِّغ").is_visible()
-    panel.get_by_label("اكتب إلى المُبلِّغ").fill("شكرًا لأنك أخبرتنا. أنت لم تخطئي. لا تردّي عليه، نحن نعمل على الأمر.")
-    panel.get_by_role("button", name="أرسل إلى المُبلِّغ").click()
-    analyst.wait_for_url(f"**/reports/{report.pk}/#portal")
+    # The conversation is opened on purpose (an audited read), and answered there.
+    panel.get_by_role("link", name="اقرأ المحادثة وردّ على المُبلِّغ (يُسجَّل في سجل التدقيق)").click()
+    analyst.wait_for_url(f"**/portal/staff/{report.pk}/")
+    analyst.get_by_label("اكتب إلى المُبلِّغ").fill("شكرًا لأنك أخبرتنا. أنت لم تخطئي. لا تردّي عليه، نحن نعمل على الأمر.")
+    analyst.get_by_role("button", name="أرسل إلى المُبلِّغ").click()
+    analyst.locator("#portal .portal-msg--unit").wait_for()
     assert analyst.locator("#portal .portal-msg--unit").count() == 1
     analyst.screenshot(path=str(SCREENSHOTS / "himaya-portal-staff-panel-ar.png"), full_page=True)
 
@@ -143,6 +146,18 @@ def test_child_reports_sextortion_and_hears_back(live_server, browser, settings)
     assert PortalMessage.objects.filter(author="reporter").count() == 1
     analyst.reload()
     assert analyst.locator("#portal").get_by_text("رسالة جديدة اليوم").is_visible()
+    assert phone.cookies() == []
+
+    # 100 wrong receipts from the child's connection: after a few tries, every one waits.
+    statuses = child.evaluate("""async (n) => {
+        const out = [];
+        for (let i = 0; i < n; i++) {
+            const r = await fetch("/portal/follow-up/", {method: "POST", body: new URLSearchParams({receipt: String(4000000000000000 + i)})});
+            out.push(r.status);
+        }
+        return out;
+    }""", 100)
+    assert set(statuses) == {404, 429} and statuses.count(404) <= 20 and set(statuses[-50:]) == {429}
     assert phone.cookies() == []
 
     # Quick exit: to the neutral site, replacing this page in the history.

@@ -59,7 +59,7 @@ def test_nothing_the_reporter_said_privately_is_stored_in_clear(django_capture_o
     staff = login_verified(Client(), analyst)
     staff.post(f"/portal/staff/{report.pk}/reply/", {"text": STAFF_MESSAGE})
     # It all works through the models (so the secrets below are really stored)...
-    assert CHILD_MESSAGE in staff.get(f"/reports/{report.pk}/").content.decode()
+    assert CHILD_MESSAGE in staff.get(f"/portal/staff/{report.pk}/").content.decode()
     assert PHONE in staff.get(f"/portal/staff/{report.pk}/contact/").content.decode()
 
     # ...and none of it is in the raw rows or in the file store.

@@ -8,7 +8,7 @@ from django.test import Client
 from himaya.accounts.services import user_create
 from himaya.audit.models import AuditEvent
 from himaya.portal import crypto
-from himaya.portal.models import PortalMessage
+from himaya.portal.models import PortalMessage, PortalSubmission
 from himaya.reports.models import Report
 from tests.auth_helpers import login_verified
 from tests.portal.conftest import TOKEN, form_fields, receipt_of, submit
@@ -63,10 +63,17 @@ def test_the_child_replies_and_staff_read_it_on_the_report_page(sent) -> None:  
     assert child.post("/portal/follow-up/reply/", {"token": token[:-4] + "AAAA", "text": "forged"}).status_code == 403
 
     _, staff = staff_member(report, "child_protection")
+    # The report page says a message waits, without opening it: rendering reads only.
     html = staff.get(f"/reports/{report.pk}/").content.decode()
-    assert 'id="portal"' in html and "He wrote again tonight." in html
+    assert 'id="portal"' in html and "He wrote again tonight." not in html and "ينتظر المُبلِّغ ردًا" in html
+    assert not AuditEvent.objects.filter(action="portal.messages_viewed", target_id=str(report.pk)).exists()
+    assert PortalSubmission.objects.get(report=report).seen_by_unit_at is None
+    assert "قرأ شخص من فريقنا" not in open_with(Client(), receipt).content.decode()
+    # Opening the conversation is the read: audited, and the child's page then says so.
+    html = staff.get(f"/portal/staff/{report.pk}/").content.decode()
+    assert "He wrote again tonight." in html
     assert "+970599000123" not in html  # the contact is one more, audited, click away
-    assert AuditEvent.objects.filter(action="portal.messages_viewed", target_id=str(report.pk)).exists()
+    assert AuditEvent.objects.filter(action="portal.messages_viewed", target_id=str(report.pk)).count() == 1
     contact = staff.get(f"/portal/staff/{report.pk}/contact/")
     assert contact.status_code == 200 and "+970599000123" in contact.content.decode()
     assert AuditEvent.objects.filter(action="portal.identity_viewed", target_id=str(report.pk)).count() == 1
@@ -81,12 +88,15 @@ def test_roles_and_units(sent) -> None:  # type: ignore[no-untyped-def]
     html = investigator.get(f"/reports/{report.pk}/").content.decode()
     assert 'id="portal"' in html and "Sami Example" not in html
     assert investigator.post(f"/portal/staff/{report.pk}/reply/", {"text": "hi"}).status_code == 403
+    assert investigator.get(f"/portal/staff/{report.pk}/").status_code == 403
     assert investigator.get(f"/portal/staff/{report.pk}/contact/").status_code == 403
     _, auditor = staff_member(report, "auditor")
     assert auditor.get(f"/portal/staff/{report.pk}/contact/").status_code == 403
     _, other = staff_member(report, "supervisor", unit_code="other-unit")
     assert other.post(f"/portal/staff/{report.pk}/reply/", {"text": "hi"}).status_code == 404
     assert other.get(f"/portal/staff/{report.pk}/contact/").status_code == 404
+    assert other.get(f"/portal/staff/{report.pk}/").status_code == 404
+    assert not AuditEvent.objects.filter(action="portal.messages_viewed").exists()
     assert PortalMessage.objects.count() == 0
     assert Client().get(f"/portal/staff/{report.pk}/contact/").status_code == 302  # to the login
 
@@ -98,6 +108,7 @@ def test_staff_reply_needs_the_second_factor(sent) -> None:  # type: ignore[no-u
     client.force_login(user)  # password only
     assert client.post(f"/portal/staff/{report.pk}/reply/", {"text": "hi"}).status_code == 302
     assert client.get(f"/portal/staff/{report.pk}/contact/").status_code == 302
+    assert client.get(f"/portal/staff/{report.pk}/").status_code == 302
     assert PortalMessage.objects.count() == 0
 
 

@@ -58,8 +58,11 @@ def test_report_form_works_without_javascript_except_the_proof_of_work() -> None
     for name in ("what", "story", "who", "platform", "url", "account", "when", "files", "contact_choice", "name", "phone", "email"):
         assert f'name="{name}"' in html, name
     assert "csrfmiddlewaretoken" not in html
-    # The scripts are small static files: the quick exit and the proof of work.
-    assert re.findall(r'<script src="([^"]+)"', html) == ["/static/portal/portal.js", "/static/portal/pow.js"]
+    # The scripts are small static files: the quick exit, the proof of work, and the
+    # optional fingerprints made on the device (its block is hidden without JavaScript).
+    assert re.findall(r'<script src="([^"]+)"', html) == ["/static/portal/portal.js", "/static/portal/pow.js", "/static/portal/devicehash.js"]
+    assert re.search(r'<div class="field device-hash" data-device-hash hidden', html)
+    assert not re.search(r'<input type="file" id="id_device_files"[^>]*name=', html)  # never part of what is sent
 
 
 @pytest.mark.django_db

@@ -109,3 +109,16 @@ def test_files_over_the_limit_are_refused(db, settings) -> None:  # type: ignore
     assert response.status_code == 413
     assert Report.objects.count() == 0
     assert set((media_root() / "tmp").glob("*.part")) <= before  # nothing left behind
+
+
+def test_a_portal_report_joins_a_case_through_the_api(sent) -> None:  # type: ignore[no-untyped-def]
+    from himaya.accounts.services import user_create
+    from tests.auth_helpers import login_verified
+
+    report = sent[0]
+    analyst = user_create(username="analyst-case", password="staff-password-1", roles=["intake_analyst"], unit_code=report.unit.code)
+    client = login_verified(Client(), analyst)
+    response = client.post("/api/v1/cases/", {"title": "Sextortion reported by a child", "reports": [report.pk]}, content_type="application/json")
+    assert response.status_code == 201 and response.json()["reports"] == [report.pk]
+    assert client.get(f"/api/v1/reports/{report.pk}/").json()["source"] == "portal"
+    assert client.get(f"/api/v1/reports/{report.pk}/").json()["case"] == response.json()["id"]
