@@ -5,6 +5,8 @@ another unit is indistinguishable from one that does not exist.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from himaya.accounts.models import User
@@ -17,14 +19,37 @@ def report_queryset_for_user(user: User, action: Action = Action.VIEW) -> QueryS
     return restrict(Report.objects.all(), user, action)
 
 
-def report_list_for_user(*, user: User, status: str | None = ReportStatus.FINISHED, search: str = "", incident_type: str = "", source: str = "") -> QuerySet[Report]:
+NONE = "-"  # a filter value meaning "has none" (no provider account, not triaged, governorate unknown)
+
+
+def report_list_for_user(*, user: User, status: str | None = ReportStatus.FINISHED, search: str = "", incident_type: str = "", source: str = "",
+                         received_from: datetime | None = None, received_before: datetime | None = None, tier: str = "",
+                         jurisdiction: str = "", country: str = "", region: str = "", provider: str = "") -> QuerySet[Report]:
+    """The list's filters include those a statistics figure links with (himaya.stats):
+    received in [received_from, received_before), tier, jurisdiction, country,
+    governorate (region), provider account; `NONE` asks for reports that have none."""
     qs = report_queryset_for_user(user)
     if status:
         qs = qs.filter(status=status)
     if incident_type:
-        qs = qs.filter(incident_type=incident_type)
+        qs = qs.filter(incident_type="" if incident_type == NONE else incident_type)
     if source:
         qs = qs.filter(source=source)
+    if received_from is not None:
+        qs = qs.filter(finished_at__gte=received_from)
+    if received_before is not None:
+        qs = qs.filter(finished_at__lt=received_before)
+    if tier:
+        qs = qs.filter(triage__isnull=True) if tier == NONE else qs.filter(triage__effective_priority=tier)
+    if jurisdiction:
+        qs = qs.filter(linkage__decision=jurisdiction) if jurisdiction != "unknown" else qs.filter(
+            Q(linkage__decision="unknown") | Q(linkage__isnull=True))
+    if country:
+        qs = qs.filter(linkage__country="" if country == NONE else country)
+    if region:
+        qs = qs.filter(linkage__region="" if region == NONE else region)
+    if provider:
+        qs = qs.filter(reporter__isnull=True) if provider == NONE else qs.filter(reporter__username=provider)
     if search:
         term = search.strip()
         # Digits may be a report ID, but also a phone number, an IMEI or a platform user ID.
