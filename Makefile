@@ -48,11 +48,11 @@ test-postgres:
 	fi
 
 # Each script prints its ratios against a baseline measured in the same run.
-# threatexchange and faiss (the PDQ comparison) are benchmark-only: their own venv.
+# threatexchange and faiss (the PDQ comparison) and openmined-psi (the PSI comparison) are benchmark-only: their own venv.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/bin/python:
 	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet numpy==2.4.6 threatexchange==1.2.17 faiss-cpu==1.15.1
+	$(BENCH_VENV)/bin/python -m pip install --quiet numpy==2.4.6 threatexchange==1.2.17 faiss-cpu==1.15.1 openmined-psi==2.0.6 pynacl==1.6.2
 
 bench: install $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/bench_intake.py
@@ -60,6 +60,7 @@ bench: install $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/bench_triage.py --keep
 	$(BIN)/python bench/bench_queue.py
 	$(BIN)/python bench/bench_rematch.py
+	PYTHONPATH=$(CURDIR) $(BENCH_VENV)/bin/python bench/bench_psi.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var .pytest_cache

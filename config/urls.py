@@ -9,6 +9,7 @@ urlpatterns = [
     path("ispws/", include("himaya.intake.urls")),
     path("api/v1/", include("himaya.reports.api.urls")),
     path("api/v1/", include("himaya.cases.api.urls")),
+    path("api/v1/", include("himaya.exchange.matching_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("health", health, name="health"),
     path("ready", ready, name="ready"),
@@ -20,7 +21,9 @@ urlpatterns = [
     path("triage/", include("himaya.triage.urls")),
     path("cases/", include("himaya.cases.urls")),
     path("audit/", include("himaya.audit.urls")),
+    path("stats/", include("himaya.stats.urls")),
     path("portal/", include("himaya.portal.urls")),
+    path("exchange/", include("himaya.exchange.urls")),
     path("", include("himaya.reports.urls")),
 ]
 # Under /api/ the 404 and 500 answers are JSON {"detail": ...}; elsewhere Django's pages.

@@ -67,8 +67,11 @@ LOCAL_APPS = [
     "himaya.media",
     "himaya.linking",
     "himaya.triage",
+    "himaya.enrichment",
     "himaya.cases",
+    "himaya.stats",
     "himaya.portal",
+    "himaya.exchange",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -196,8 +199,15 @@ FILE_UPLOAD_HANDLERS = ["himaya.intake.uploads.HashingFileUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HIMAYA_MAX_XML_BYTES", str(10 * 1024 * 1024)))
 HIMAYA_MAX_XML_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 HIMAYA_MAX_UPLOAD_BYTES = int(os.environ.get("HIMAYA_MAX_UPLOAD_BYTES", str(4 * 1024**3)))
+HIMAYA_MAX_ATTACHMENT_BYTES = int(os.environ.get("HIMAYA_MAX_ATTACHMENT_BYTES", str(100 * 1024**2)))  # a case's files
 HIMAYA_MEDIA_ROOT = HIMAYA_HOME / "media"
+# Empty: encrypted files under HIMAYA_MEDIA_ROOT. `s3://bucket[/prefix]?endpoint=http://host:8333` for
+# S3-compatible storage shared by several machines (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+HIMAYA_STORAGE_URL = os.environ.get("HIMAYA_STORAGE_URL", "")
 HIMAYA_KEY_DIR = Path(os.environ.get("HIMAYA_KEY_DIR", str(HIMAYA_HOME / "keys")))
+# The largest identifier set a partner may offer in one match (himaya.exchange.psi): what bounds
+# how many guesses (every phone number of a country) one session could try.
+HIMAYA_PSI_MAX_SET = int(os.environ.get("HIMAYA_PSI_MAX_SET", "2000000"))
 
 # Unfinished provider reports (CyberTipline documentation §3, /finish).
 HIMAYA_OPEN_REPORT_TTL_HOURS = 24

@@ -73,6 +73,7 @@ class Kind(enum.StrEnum):
     REFERRAL = "referral"
     SUSPECT = "suspect"
     LEGAL_REQUEST = "legal_request"
+    ATTACHMENT = "attachment"        # a case's files (warrants, answers, consent forms)
     # statistics (SPEC §3.7), portal (§3.9), exchange (§3.8)
     STATISTICS = "statistics"
     PORTAL_MESSAGE = "portal_message"
@@ -175,6 +176,11 @@ TABLE: dict[Kind, dict[Action, frozenset[Role]]] = {
         Action.CREATE: _r(INV, PROS, SUP),
         Action.CHANGE: _r(INV, PROS, SUP),
         Action.EXPORT: _r(INV, PROS, SUP),
+    },
+    Kind.ATTACHMENT: {
+        Action.VIEW: EVERYONE,                # that it exists: name, size, who, when
+        Action.CREATE: _r(INV, PROS, CP, SUP),
+        Action.EXPORT: WORKERS,               # its content (not the auditor, who sees no files)
     },
     Kind.STATISTICS: {
         Action.VIEW: _r(SUP, AUD, PROS, IA),

@@ -56,6 +56,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "referral": {"view": EVERYONE, "create": {CP, SUP}, "change": {CP, SUP}},
     "suspect": {"view": EVERYONE, "create": {INV, PROS, SUP}, "change": {INV, PROS, SUP}},
     "legal_request": {"view": EVERYONE, "create": {INV, PROS, SUP}, "change": {INV, PROS, SUP}, "export": {INV, PROS, SUP}},
+    "attachment": {"view": EVERYONE, "create": {INV, PROS, CP, SUP}, "export": WORKERS},
     "statistics": {"view": {SUP, AUD, PROS, IA}, "export": {SUP, AUD}},
     "portal_message": {"view": {IA, CP, SUP}, "view_identity": {IA, CP, SUP}, "create": {IA, CP, SUP}},
     "partner": {"view": {SUP, AUD, INV, PROS}, "manage": {SUP}, "export": {SUP}},
@@ -258,8 +259,42 @@ def _portal(world: World, where: str) -> Any:
     return SimpleNamespace(id=objects["portal_report"].id, text=objects["portal_message"], phone=objects["portal_phone"])
 
 
+def _matrix_file() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("matrix.txt", b"matrix upload")
+
+
+def _where_of(attachment: Any) -> str:
+    return "own" if attachment.name == "matrix-own.txt" else "other"
+
+
 _case_page = lambda x: f"/cases/{x.case_id}/"  # noqa: E731 - the case page of a task, suspect, legal request or victim
 PORTAL_PANEL = ('id="portal-title"',)  # the report page's portal panel, there but without the messages
+
+def _partner_key_file() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    from himaya.exchange.package import key_document
+
+    key = key_document(signing=SigningKey.generate(), encryption=PrivateKey.generate(), unit="Matrix newcomer", country="EG")
+    return SimpleUploadedFile("partner-key.json", key)
+
+
+def _partner_add(client: Client, partner: Any, world: World) -> Any:
+    return client.post("/exchange/partners/add/", {"name": f"matrix-new-{next(_fresh)}", "country": "EG", "public_key": _partner_key_file()})
+
+
+def _received(partner: Any, world: World) -> Any:
+    return world.units[_where(world, partner.unit_id)].objects["partner_referral_received"]
+
+
+def _refer(client: Client, partner: Any, world: World) -> Any:
+    report = world.units[_where(world, partner.unit_id)].report
+    return client.post("/exchange/refer/", {"partner": partner.pk, "reports": str(report.id)})
+
 
 REGISTRY: dict[str, Entry] = {
     "report": Entry(
@@ -358,8 +393,9 @@ REGISTRY: dict[str, Entry] = {
                        Probe("api", _api("post", lambda c: f"/api/v1/cases/{c.pk}/notes/", lambda c, w: {"text": "matrix note"}))],
             "assign": [Probe("ui", _post(lambda c: f"/cases/{c.pk}/assign/", _assignees)),
                        Probe("api", _api("post", lambda c: f"/api/v1/cases/{c.pk}/assign/", _assignees))],
+            # The timeline for the court file (CSV and the printable page).
+            "export": [Probe("ui", _get(lambda c: f"/cases/{c.pk}/timeline.csv")), Probe("ui", _get(lambda c: f"/cases/{c.pk}/timeline/"))],
         },
-        no_surface={"export": "no page, API or command exports a case yet (SPEC §3.6: the case file export is not built)"},
     ),
     "task": Entry(
         find=_thing("task"),
@@ -421,27 +457,63 @@ REGISTRY: dict[str, Entry] = {
                        Probe("api", _api("post", lambda q: f"/api/v1/cases/{q.case_id}/legal-requests/",
                                          lambda q, w: {"provider": "MatrixMail", "kind": "preservation", "legal_basis": "Art. 7 (example)"}))],
             "change": [Probe("ui", _legal_answer("ui")), Probe("api", _legal_answer("api"))],
+            # The request as a document, in Arabic and in English.
+            "export": [Probe("ui", _get(lambda q: f"/cases/legal/{q.pk}/document/?lang=ar"), shows=lambda q: q.provider),
+                       Probe("ui", _get(lambda q: f"/cases/legal/{q.pk}/document/?lang=en"), shows=lambda q: q.provider)],
         },
-        no_surface={"export": "no page, API or command exports a legal request yet (SPEC §3.6: the request document is not built)"},
+    ),
+    "attachment": Entry(
+        find=_thing("attachment"),
+        probes={
+            "view": [Probe("ui", _get(lambda a: f"/cases/{a.case_id}/"), shows=lambda a: f'data-attachment="{a.pk}"'),
+                     Probe("api", _get(lambda a: f"/api/v1/attachments/{a.pk}/")),
+                     Probe("api", _get(lambda a: f"/api/v1/cases/{a.case_id}/attachments/"), shows=lambda a: f'"id":{a.pk},')],
+            "create": [Probe("ui", _post(lambda a: f"/cases/{a.case_id}/attachments/", lambda a, w: {"file": _matrix_file()})),
+                       Probe("api", _post(lambda a: f"/api/v1/cases/{a.case_id}/attachments/", lambda a, w: {"file": _matrix_file()}))],
+            "export": [Probe("ui", _get(lambda a: f"/cases/attachments/{a.pk}/"), shows=lambda a: f"matrix attachment {_where_of(a)}"),
+                       Probe("api", _get(lambda a: f"/api/v1/attachments/{a.pk}/content/"), shows=lambda a: f"matrix attachment {_where_of(a)}")],
+        },
     ),
     "portal_message": Entry(
         find=_portal,
         probes={
-            "view": [Probe("ui", _get(lambda p: f"/reports/{p.id}/"), shows=lambda p: p.text, hidden=PORTAL_PANEL)],
+            # The report page only links to the conversation; reading it is its own page.
+            "view": [Probe("ui", _get(lambda p: f"/portal/staff/{p.id}/"), shows=lambda p: p.text),
+                     Probe("ui", _get(lambda p: f"/reports/{p.id}/"), shows=lambda p: f'href="/portal/staff/{p.id}/"', hidden=PORTAL_PANEL)],
             "view_identity": [Probe("ui", _get(lambda p: f"/portal/staff/{p.id}/contact/"), shows=lambda p: p.phone),
                               Probe("ui", _get(lambda p: f"/reports/{p.id}/"), shows=lambda p: f'href="/portal/staff/{p.id}/contact/"',
                                     hidden=PORTAL_PANEL)],
             "create": [Probe("ui", _post(lambda p: f"/portal/staff/{p.id}/reply/", lambda p, w: {"text": "matrix reply"}))],
         },
     ),
+    # Partner units, their keys and the referrals exchanged with them (SPEC §3.8).
+    "partner": Entry(
+        find=_thing("partner"),
+        probes={
+            "view": [Probe("ui", _get(lambda p: "/exchange/partners/"), shows=lambda p: p.fingerprint[:4] + " " + p.fingerprint[4:8], lists=True),
+                     Probe("ui", _get(lambda p: "/exchange/referrals/"), shows=lambda p: f'<bdi>{p.name}</bdi>', lists=True)],
+            "manage": [Probe("ui", _partner_add, own_only=True),
+                       Probe("ui", lambda client, p, world: client.post(f"/exchange/referrals/{_received(p, world).pk}/ack/")),
+                       Probe("ui", lambda client, p, world: client.post(f"/exchange/referrals/{_received(p, world).pk}/outcome/",
+                                                                        {"kind": "arrest", "text": "matrix"}))],
+            "export": [Probe("ui", _refer)],
+        },
+    ),
+    # A unit's figures: the dashboard names the unit whose counts it shows (another unit's never);
+    # the XLSX export is about the user's own unit only (there is no other unit's to ask for).
+    "statistics": Entry(
+        find=lambda world, where: world.units[where].unit,
+        probes={
+            "view": [Probe("ui", _get(lambda u: "/stats/"), shows=lambda u: f'data-unit="{u.name}"', lists=True)],
+            "export": [Probe("ui", _get(lambda u: "/stats/export/"), own_only=True),
+                       Probe("ui", _get(lambda u: "/stats/report/"), own_only=True)],  # the national report's form
+        },
+    ),
 }
 # Kinds of the table whose objects are still being built, and why nothing can be probed yet:
 # listed here until their models exist; a model naming one of them fails
 # `test_every_kind_with_models_is_registered`.
-NOT_BUILT_YET: dict[str, str] = {
-    "statistics": "SPEC §3.7: no model, page, API or command yet (view, export)",
-    "partner": "SPEC §3.8: no model, page, API or command yet (view, manage, export)",
-}
+NOT_BUILT_YET: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------- the table itself

@@ -55,7 +55,8 @@ def _post_forms(page: str, url: str) -> list[tuple[str, dict[str, str]]]:
 def _object_pages(world: World) -> list[str]:
     own = world.units["own"]
     return [f"/reports/{own.report.id}/", f"/media/files/{own.file.file_id}/", f"/media/lists/{world.national['hash_list'].pk}/retire",
-            f"/accounts/users/{own.subject.pk}/", f"/cases/{own.objects['case'].pk}/", f"/reports/{own.objects['portal_report'].id}/"]
+            f"/accounts/users/{own.subject.pk}/", f"/cases/{own.objects['case'].pk}/", f"/reports/{own.objects['portal_report'].id}/",
+            f"/portal/staff/{own.objects['portal_report'].id}/"]  # the conversation with a portal reporter, and its reply form
 
 
 @pytest.fixture

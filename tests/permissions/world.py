@@ -98,6 +98,7 @@ def build_world() -> World:
     for where, uw in units.items():
         _cases_world(uw, where, users)
         _portal_world(uw, where)
+        _exchange_world(uw, where)
     hash_list = hashlist_import(data=b"md5:" + b"b" * 32 + b"\n", name="matrix-national-list", kind="known", fmt="lines", actor=OPERATOR)
     return World(units=units, users=users, clients=clients, national={"hash_list": hash_list, "rule_set": RuleSet.objects.order_by("-version").first()})
 
@@ -107,6 +108,7 @@ def _cases_world(uw: UnitWorld, where: str, users: dict[tuple[str, str], Any]) -
     investigator and prosecutor are its assignees: they see the victim's identity
     only on the cases they are assigned to (himaya.cases.services.may_view_identity)."""
     from himaya.cases import services
+    from himaya.core.storage import incoming_from_bytes
     from tests.linking.factory import Person, report_xml, store
 
     sup = users[(Role.SUPERVISOR.value, where)]
@@ -122,6 +124,8 @@ def _cases_world(uw: UnitWorld, where: str, users: dict[tuple[str, str], Any]) -
         task=services.task_create(actor=sup, case=case, kind="search", title=f"Matrix task {where}"),
         legal_request=services.legal_request_create(actor=sup, case=case, provider=f"MatrixChat {where}", kind="subscriber_data",
                                                     legal_basis="Art. 5 (example)"),
+        attachment=services.attachment_add(actor=sup, case=case, pending=incoming_from_bytes(f"matrix attachment {where}".encode()),
+                                           name=f"matrix-{where}.txt"),
     )
 
 
@@ -142,3 +146,26 @@ def _portal_world(uw: UnitWorld, where: str) -> None:
         assert access is not None and report.unit_id == uw.unit.id
         services.portal_reporter_message(access=access, text=text)
     uw.objects.update(portal_report=report, portal_message=text, portal_phone=PORTAL_PHONES[where])
+
+
+def _exchange_world(uw: UnitWorld, where: str) -> None:
+    """A partner unit of the unit (keys made here: no installation behind it), one
+    referral sent to it and one received from it (himaya.exchange)."""
+    import uuid
+
+    from django.utils import timezone
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    from himaya.accounts.permissions import OPERATOR
+    from himaya.exchange.models import Referral
+    from himaya.exchange.package import key_document
+    from himaya.exchange.services import partner_add, referral_package
+
+    key = key_document(signing=SigningKey.generate(), encryption=PrivateKey.generate(), unit=f"Matrix partner {where}", country="JO")
+    partner = partner_add(name=f"matrix-partner-{where}", country="JO", key_file=key, actor=OPERATOR, unit_code=uw.unit.code)
+    sent, _ = referral_package(report_ids=[uw.report.id], partner_name=partner.name, actor=OPERATOR, unit_code=uw.unit.code)
+    received = Referral.objects.create(unit=uw.unit, partner=partner, direction="received", package_id=uuid.uuid4(), state="received",
+                                       sent_at=timezone.now(), received_at=timezone.now(), package_sha256="0" * 64)
+    received.reports.set([uw.linked])
+    uw.objects.update(partner=partner, partner_referral_sent=sent, partner_referral_received=received)
