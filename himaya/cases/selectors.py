@@ -6,7 +6,8 @@ import datetime
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,9 +15,11 @@ from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, get_for, restrict
 from himaya.cases import events
 from himaya.cases.models import (
-    Attachment, Case, CaseStatus, LegalRequest, Referral, Suspect, Task, TaskStatus, TimelineEvent, Victim,
+    Attachment, Case, CaseReport, CaseStatus, LegalRequest, Referral, Suspect, SuspectIdentifier, SuspectStep, Task, TaskStatus,
+    TimelineEvent, Victim,
 )
 from himaya.cases.services import may_view_identity
+from himaya.linking.models import IdentifierEntry
 from himaya.reports.models import Party, Report, ReportStatus
 from himaya.reports.selectors import report_queryset_for_user
 
@@ -79,20 +82,26 @@ def case_party(*, case: Case, party_id: str) -> Party | None:
     return Party.objects.filter(pk=int(text), report__case_link__case=case).first()
 
 
-def case_detail_prefetched(case: Case) -> Case:
-    """Everything the case page and the API's detail show, in a fixed number of queries."""
-    return (Case.objects.filter(pk=case.pk).select_related("merged_into", "created_by")
-            .prefetch_related(
-                "assignees", "case_reports",
-                Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
-                    Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")), "reports")),
-                Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related("identifiers", "steps")),
-                Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
-                Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
-                Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("id")),
-                Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("at", "id")),
-                "notes__author",
-            ).get())
+def case_detail_prefetched(case: Case, *, just_read: bool = False) -> Case:
+    """Everything the case page and the API's detail show, in a fixed number of queries.
+    The case is read again (a service may have changed it through another instance),
+    unless `just_read`: the caller read it with its merged-into case and creator."""
+    if not (just_read and Case.merged_into.is_cached(case) and Case.created_by.is_cached(case)):
+        case = Case.objects.select_related("merged_into", "created_by").get(pk=case.pk)
+    prefetch_related_objects(
+        [case],
+        "assignees", "case_reports",
+        Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
+            Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")), "reports")),
+        Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related(
+            "identifiers", Prefetch("steps", queryset=SuspectStep.objects.select_related("by")))),
+        Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
+        Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
+        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("id")),
+        Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("at", "id")),
+        "notes__author",
+    )
+    return case
 
 
 def case_report_ids(case: Case) -> list[int]:
@@ -121,7 +130,8 @@ def my_work(*, user: User) -> dict[str, Any]:
     mine = Q(assignee=user) | Q(assignee__isnull=True, case__assignees=user, case__status__in=OPEN_STATUSES)
     tasks = list(restrict(Task.objects.filter(mine, status=TaskStatus.OPEN), user, Action.VIEW).distinct()
                  .select_related("case").order_by("due", "due_at", "id"))
-    cases = list(case_list_for_user(user=user, status="open", mine=True).order_by("deadline", "id"))
+    # The page shows no assignees: the list's prefetch of them is dropped.
+    cases = list(case_list_for_user(user=user, status="open", mine=True).prefetch_related(None).order_by("deadline", "id"))
     requests = list(restrict(LegalRequest.objects.filter(case__assignees=user, answered_on__isnull=True, case__status__in=[
         s for s in CaseStatus.values if s != CaseStatus.CLOSED]), user, Action.VIEW).select_related("case").order_by("due_on", "id"))
     referrals = list(restrict(Referral.objects.filter(officer=user).exclude(state__in=["declined", "completed", "withdrawn"]), user,
@@ -151,6 +161,13 @@ def victim_identity(*, user: User, victim: Victim) -> dict[str, str] | None:
             "address": victim.address, "contact": victim.contact}
 
 
+def case_victims_shown(*, user: User, case: Case) -> list[dict[str, Any]]:
+    """The case's victims (prefetched) with the identity of each when the user may
+    see it; each identity shown is audited, all in one transaction."""
+    with transaction.atomic():
+        return [{"victim": v, "identity": victim_identity(user=user, victim=v)} for v in case.victims.all()]
+
+
 def referral_get_for_user(*, user: User, referral_id: int, action: Action = Action.VIEW) -> Referral:
     return get_for(Referral.objects.select_related("victim__case", "officer"), user, action, id=_id(referral_id))
 
@@ -173,13 +190,44 @@ def suspect_report_ids(*, user: User, suspect: Suspect) -> list[int]:
 def suspect_appearances(*, user: User, suspect: Suspect) -> dict[str, Any]:
     """Where the suspect's identifiers appear elsewhere in the unit: reports,
     clusters, and other cases (through their reports or their suspects)."""
-    report_ids = suspect_report_ids(user=user, suspect=suspect)
-    keys = [i.key for i in suspect.identifiers.all()]
-    clusters = sorted(set(Report.objects.filter(id__in=report_ids).exclude(linkage__unit_cluster_id=0)
-                          .values_list("linkage__unit_cluster_id", flat=True)))
-    other_cases = (restrict(Case.objects.all(), user, Action.VIEW).exclude(pk=suspect.case_id)
-                   .filter(Q(case_reports__report_id__in=report_ids) | Q(suspects__identifiers__key__in=keys)).distinct().order_by("-id"))
-    return {"reports": report_ids, "clusters": clusters, "cases": list(other_cases)}
+    return suspects_appearances(user=user, suspects=[suspect])[suspect.pk]
+
+
+def suspects_appearances(*, user: User, suspects: list[Suspect]) -> dict[int, dict[str, Any]]:
+    """`suspect_appearances` of several suspects (identifiers prefetched) in a fixed
+    number of queries, whatever their number: the case page's suspects."""
+    keys_of = {s.pk: {i.key for i in s.identifiers.all()} for s in suspects}
+    all_keys = set().union(*keys_of.values())
+    visible = report_queryset_for_user(user)
+    reports_of_key: dict[str, set[int]] = {}
+    if all_keys:
+        for key, report_id in IdentifierEntry.objects.filter(key__in=all_keys, report__in=visible).values_list("key", "report_id"):
+            reports_of_key.setdefault(key, set()).add(report_id)
+    sources = {s.source_report_id for s in suspects if s.source_report_id}
+    seen_sources = set(visible.filter(id__in=sources).values_list("id", flat=True)) if sources else set()
+    report_ids: dict[int, list[int]] = {}
+    for s in suspects:
+        found = set().union(*(reports_of_key.get(k, set()) for k in keys_of[s.pk]))
+        if s.source_report_id in seen_sources:
+            found.add(s.source_report_id)
+        report_ids[s.pk] = sorted(found)
+    all_reports = set().union(*map(set, report_ids.values()))
+    cluster_of = dict(Report.objects.filter(id__in=all_reports).exclude(linkage__unit_cluster_id=0)
+                      .values_list("id", "linkage__unit_cluster_id")) if all_reports else {}
+    cases_of_report: dict[int, set[int]] = {}
+    for case_id, report_id in CaseReport.objects.filter(report_id__in=all_reports).values_list("case_id", "report_id") if all_reports else ():
+        cases_of_report.setdefault(report_id, set()).add(case_id)
+    cases_of_key: dict[str, set[int]] = {}
+    for case_id, key in SuspectIdentifier.objects.filter(key__in=all_keys).values_list("suspect__case_id", "key") if all_keys else ():
+        cases_of_key.setdefault(key, set()).add(case_id)
+    case_ids = {s.pk: (set().union(*(cases_of_report.get(r, set()) for r in report_ids[s.pk]))
+                       | set().union(*(cases_of_key.get(k, set()) for k in keys_of[s.pk]))) - {s.case_id} for s in suspects}
+    wanted = set().union(*case_ids.values())
+    cases = {c.pk: c for c in restrict(Case.objects.filter(pk__in=wanted), user, Action.VIEW)} if wanted else {}
+    return {s.pk: {"reports": report_ids[s.pk],
+                   "clusters": sorted({cluster_of[r] for r in report_ids[s.pk] if r in cluster_of}),
+                   "cases": [cases[c] for c in sorted(case_ids[s.pk], reverse=True) if c in cases]}
+            for s in suspects}
 
 
 def legal_request_get_for_user(*, user: User, request_id: int, action: Action = Action.VIEW) -> LegalRequest:

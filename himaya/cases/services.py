@@ -375,6 +375,9 @@ def may_view_identity(user: Any, victim_or_case: Victim | Case) -> bool:
     roles = roles_of(user)
     if roles & {Role.CHILD_PROTECTION, Role.SUPERVISOR}:
         return True
+    prefetched = getattr(case, "_prefetched_objects_cache", {}).get("assignees")
+    if prefetched is not None:  # the case page's case: its assignees are already read
+        return any(u.pk == user.pk for u in prefetched)
     return case.assignees.filter(pk=user.pk).exists()
 
 

@@ -16,7 +16,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -82,21 +84,33 @@ def my_work(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/my_work.html", selectors.my_work(user=request.user))
 
 
+def _options(choices: Any, selected: Any = None) -> SafeString:
+    """<option>s of a select, rendered once for every form of the page that shows them."""
+    return format_html_join("", "<option value=\"{}\"{}>{}</option>", (
+        (value, mark_safe(" selected") if value == selected else "", label) for value, label in choices))
+
+
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = selectors.case_detail_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id))
+    case = selectors.case_detail_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id), just_read=True)
     user = request.user
-    victims = [{"victim": v, "identity": selectors.victim_identity(user=user, victim=v)} for v in case.victims.all()]
+    victims = selectors.case_victims_shown(user=user, case=case)
+    # The forms' option lists are built once per page (per distinct choice), not per object.
+    identification_options = {v: _options(Identification.choices, v) for v in {item["victim"].identification for item in victims}}
     for item in victims:
+        item["identification_options"] = identification_options[item["victim"].identification]
         for ref in item["victim"].referrals.all():
             ref.moves = next_moves(ReferralState, services.REFERRAL_MOVES, ref.state)
-    suspects = [{"suspect": s, **selectors.suspect_appearances(user=user, suspect=s),
-                 "moves": next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)}
+            ref.move_options = _options(ref.moves)
+    appearances = selectors.suspects_appearances(user=user, suspects=list(case.suspects.all()))
+    suspects = [{"suspect": s, **appearances[s.pk], "moves": (moves := next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)),
+                 "move_options": _options(moves)}
                 for s in case.suspects.all()]
     report_ids = selectors.case_report_ids(case)
     reported = selectors.case_reported_parties(case)
     timeline = [{"event": e, "summary": event_summary(e), "actor": actor_name(e)} for e in case.timeline.all()]
-    unit_users = selectors.case_unit_users(case)
+    unit_users = list(selectors.case_unit_users(case))
+    legal_results = [(v, lbl) for v, lbl in LegalRequestResult.choices if v != "pending"]
     return render(request, "cases/detail.html", {
         "case": case, "victims": victims, "suspects": suspects, "report_ids": report_ids, "reported": reported,
         "offered": list(selectors.case_offered_reports(user=user, case=case).values_list("id", flat=True)[:100]),
@@ -107,7 +121,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "task_kinds": TaskKind.choices, "identifications": Identification.choices, "age_ranges": AgeRange.choices,
         "sexes": Sex.choices, "referral_kinds": ReferralKind.choices,
         "identifier_kinds": SuspectIdentifierKind.choices, "legal_kinds": LegalRequestKind.choices,
-        "legal_results": [(v, lbl) for v, lbl in LegalRequestResult.choices if v != "pending"],
+        "legal_results": legal_results, "legal_result_options": _options(legal_results),
+        "officer_options": _options([(u.username, u.username) for u in unit_users], user.get_username()),
         "may": {name: allowed(user, action, kind) for name, action, kind in (
             ("change_case", Action.CHANGE, Kind.CASE), ("assign_case", Action.ASSIGN, Kind.CASE),
             ("create_task", Action.CREATE, Kind.TASK), ("change_task", Action.CHANGE, Kind.TASK),
