@@ -85,6 +85,11 @@ class HashList(models.Model):
     source_format = models.CharField(max_length=10, blank=True)
     source_sha256 = models.CharField(max_length=64, blank=True)
     entry_count = models.PositiveIntegerField(default=0)
+    # An import in progress writes its entries under `import_version` (= version + 1) in short
+    # batches; readers see only `version`'s entries, so the list switches whole at the end.
+    # A new list is version 0 (not shown) until its first import is complete.
+    import_version = models.PositiveIntegerField(null=True, blank=True)
+    import_heartbeat = models.DateTimeField(null=True, blank=True)  # the running import's last batch
     imported_by = models.CharField(_("imported by"), max_length=200, blank=True)  # the audit log's actor label of the last import
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -102,10 +107,19 @@ class Algorithm(models.TextChoices):
     PHOTODNA = "photodna", "PhotoDNA"  # kept for export and exchange, never matched
 
 
+class LiveEntries(models.Manager):
+    """The entries of each list's current version: an import still being written, and the old
+    version it replaces while it is purged in batches, are invisible to every reader."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(version=models.F("hash_list__version"))
+
+
 class HashEntry(models.Model):
     PERMISSION_KIND = Kind.HASH_LIST
 
     hash_list = models.ForeignKey(HashList, on_delete=models.CASCADE, related_name="entries")
+    version = models.PositiveIntegerField(default=1)  # the list version this entry belongs to
     algorithm = models.CharField(max_length=10, choices=Algorithm.choices)
     value = models.TextField()  # lower-case hex; PhotoDNA as received
     media_id = models.CharField(max_length=100, blank=True)  # groups the hashes of one VICS Media item
@@ -115,8 +129,12 @@ class HashEntry(models.Model):
     series = models.CharField(max_length=300, blank=True)
     extra = models.JSONField(default=dict, blank=True)
 
+    objects = LiveEntries()
+    all_versions = models.Manager()  # the import and purge write through this one
+
     class Meta:
-        indexes = [models.Index(fields=["algorithm", "value"], name="media_entry_alg_value")]
+        indexes = [models.Index(fields=["algorithm", "value"], name="media_entry_alg_value"),
+                   models.Index(fields=["hash_list", "version"], name="media_entry_list_version")]
 
 
 class MediaMatch(models.Model):

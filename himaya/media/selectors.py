@@ -112,7 +112,7 @@ def hashlist_list_for_user(*, user: Any) -> QuerySet[HashList]:
     """The national lists: every unit's staff read them (Scope.NATIONAL)."""
     if not allowed(user, Action.VIEW, Kind.HASH_LIST):
         raise PermissionDenied("not permitted to see hash lists")
-    return restrict(HashList.objects.order_by("name"), user, Action.VIEW)
+    return restrict(HashList.objects.filter(version__gt=0).order_by("name"), user, Action.VIEW)  # version 0: a first import still running
 
 
 def hashlist_get_for_user(*, user: Any, pk: int, action: Action = Action.VIEW) -> HashList:

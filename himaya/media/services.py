@@ -6,15 +6,17 @@ background tasks; it reads the encrypted store, never writes plaintext to disk.
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from django.core.exceptions import PermissionDenied
@@ -300,21 +302,87 @@ def media_match_blob(*, address: str) -> MediaState:
 
 # ---------------------------------------------------------------- hash lists
 
-def _parse(data: bytes, *, fmt: str, scheme: str, algorithm: str = "") -> tuple[str, list[vics.ParsedEntry]]:
+IMPORT_BATCH = 5_000  # entries a transaction: each holds SQLite's write lock well under a second, so intake interleaves
+PURGE_BATCH = 5_000
+IMPORT_STALE = timedelta(minutes=10)  # an import whose last batch is older than this has died
+
+
+class _Sha256Reader(io.RawIOBase):
+    """A byte stream that hashes what is read through it (the list's source_sha256, without a copy)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self.sha256, self.size = raw, hashlib.sha256(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[:len(data)] = data
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def _parse(stream: BinaryIO, *, fmt: str, scheme: str, algorithm: str = "") -> tuple[Callable[[], str], Iterator[vics.ParsedEntry]]:
+    """(the source format once the file is read, entries as an iterator): every format is read as a stream."""
     if fmt == "vics":
-        version, entries = vics.parse_vics(data, scheme=scheme or "projectvic")
-        return f"vics-{version}", entries
+        info: dict[str, str] = {}
+        return lambda: f"vics-{info['version']}", vics.iter_vics(stream, scheme=scheme or "projectvic", info=info)
     if fmt == "csv":
-        return "csv", vics.parse_csv(data, scheme=scheme)
+        return lambda: "csv", vics.iter_csv(stream, scheme=scheme)
     if fmt == "lines":
-        return "lines", vics.parse_lines(data, algorithm=algorithm)
+        return lambda: "lines", vics.iter_lines(stream, algorithm=algorithm)
     raise vics.ListFormatError(gettext_noop("unknown format {format}; choose from {choices}"), format=repr(fmt), choices=", ".join(HASHLIST_FORMATS))
 
 
-def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", scheme: str | None = None, provenance: str = "",
-                    source_name: str = "", algorithm: str = "", actor: Any) -> HashList:
-    """Create or replace a list from a file; all or nothing. A changed list re-matches every stored file.
-    The lists are national: the operator, or a supervisor of the national unit (the one table)."""
+def _import_begin(*, name: str, kind: str) -> tuple[HashList, int, bool]:
+    """Claim the list's next version for this import (one short transaction); a new list is version 0, unseen."""
+    with transaction.atomic():
+        hash_list, created = HashList.objects.select_for_update().get_or_create(name=name, defaults=dict(kind=kind, version=0))
+        now = timezone.now()
+        if hash_list.import_version and hash_list.import_heartbeat and now - hash_list.import_heartbeat < IMPORT_STALE:
+            raise MediaError(gettext_noop("{name} is being imported right now; try again when that import has finished"), name=repr(name))
+        new_version = max(hash_list.version, hash_list.import_version or 0) + 1
+        HashList.objects.filter(pk=hash_list.pk).update(import_version=new_version, import_heartbeat=now)
+    return hash_list, new_version, created or hash_list.version == 0
+
+
+def _purge(*, list_id: int, keep: int) -> None:
+    """Delete a list's entries of every version but `keep` (a replaced version, a dead import), a short batch at a time."""
+    while True:
+        ids = list(HashEntry.all_versions.filter(hash_list_id=list_id).exclude(version=keep).values_list("id", flat=True)[:PURGE_BATCH])
+        if not ids:
+            return
+        with transaction.atomic():
+            HashEntry.all_versions.filter(id__in=ids).delete()
+
+
+def _import_discard(*, list_id: int, new_version: int, was_new: bool) -> None:
+    """A failed import leaves nothing: its entries go, and a list it created goes with them."""
+    with transaction.atomic():
+        hash_list = HashList.objects.select_for_update().filter(pk=list_id).first()
+        if hash_list is None or hash_list.import_version != new_version:
+            return  # another import took the list over; it purges what is left
+        HashList.objects.filter(pk=list_id).update(import_version=None, import_heartbeat=None)
+    _purge(list_id=list_id, keep=hash_list.version)
+    if was_new:
+        HashList.objects.filter(pk=list_id, version=0, import_version__isnull=True).delete()
+
+
+def hashlist_import(*, data: bytes | None = None, source: BinaryIO | None = None, name: str, kind: str, fmt: str = "vics",
+                    scheme: str | None = None, provenance: str = "", source_name: str = "", algorithm: str = "", actor: Any,
+                    batch: int = IMPORT_BATCH) -> HashList:
+    """Create or replace a list from a file (`data`, or a binary stream `source`); all or nothing. A changed
+    list re-matches every stored file. The lists are national: the operator, or a supervisor of the national
+    unit (the one table).
+
+    Large lists stream: lines and CSV are parsed a line at a time and written `batch` entries a
+    transaction under the list's next version, so memory does not grow with the list and intake's
+    writes interleave with the import (on SQLite each batch holds the write lock briefly). Readers see
+    the previous version until one short transaction switches the list to the new one with its audit
+    event and re-match job; the old entries are then purged in batches. Deliberately not one atomic
+    block: a 6 M-entry list in one transaction held SQLite's write lock for minutes (issue 18)."""
     check(actor, Action.MANAGE, Kind.HASH_LIST)
     if kind not in ListKind.values:
         raise MediaError(gettext_noop("unknown kind {kind}; choose from {choices}"), kind=repr(kind), choices=", ".join(ListKind.values))
@@ -324,29 +392,51 @@ def hashlist_import(*, data: bytes, name: str, kind: str, fmt: str = "vics", sch
         scheme = CategoryScheme.PROJECT_VIC if kind == ListKind.KNOWN and fmt == "vics" else CategoryScheme.NONE
     if scheme not in CategoryScheme.values:
         raise MediaError(gettext_noop("unknown category scheme {scheme}"), scheme=repr(scheme))
-    source_format, parsed = _parse(data, fmt=fmt, scheme=scheme, algorithm=algorithm)
-    with transaction.atomic():
-        hash_list, created = HashList.objects.select_for_update().get_or_create(name=name, defaults=dict(kind=kind))
-        if not created:
-            hash_list.entries.all().delete()
-            hash_list.version += 1
-        hash_list.kind = kind
-        hash_list.category_scheme = scheme
-        hash_list.provenance = provenance or hash_list.provenance
-        hash_list.source_name = source_name[:500]
-        hash_list.source_format = source_format
-        hash_list.source_sha256 = hashlib.sha256(data).hexdigest()
-        hash_list.imported_by = actor_label(actor)[:200]
-        hash_list.entry_count = len(parsed)
-        hash_list.save()
-        HashEntry.objects.bulk_create(
-            (HashEntry(hash_list=hash_list, algorithm=e.algorithm, value=e.value, media_id=e.media_id[:100], category=e.category,
-                       victim_identified=e.victim_identified, is_distributed=e.is_distributed, series=e.series, extra=e.extra) for e in parsed),
-            batch_size=2000,
-        )
-        events.hashlist_imported_event(actor=actor, hash_list=hash_list, entries=len(parsed), source_format=source_format, source_name=source_name)
-        rematch_job_start(reason=f"list {name} version {hash_list.version}", list_name=name, trigger=RematchJob.Trigger.IMPORT,
-                          list_version=hash_list.version, actor=actor)
+    if fmt not in HASHLIST_FORMATS:
+        raise vics.ListFormatError(gettext_noop("unknown format {format}; choose from {choices}"), format=repr(fmt), choices=", ".join(HASHLIST_FORMATS))
+    digest = _Sha256Reader(source if source is not None else io.BytesIO(data or b""))
+    stream = io.BufferedReader(digest, 1 << 20)
+    hash_list, new_version, was_new = _import_begin(name=name, kind=kind)
+    count = 0
+    try:
+        _purge(list_id=hash_list.pk, keep=hash_list.version)  # what a dead import left behind
+        describe, parsed = _parse(stream, fmt=fmt, scheme=scheme, algorithm=algorithm)
+        while chunk := list(itertools.islice(parsed, batch)):
+            with transaction.atomic():
+                HashEntry.all_versions.bulk_create(
+                    [HashEntry(hash_list_id=hash_list.pk, version=new_version, algorithm=e.algorithm, value=e.value, media_id=e.media_id[:100],
+                               category=e.category, victim_identified=e.victim_identified, is_distributed=e.is_distributed, series=e.series,
+                               extra=e.extra) for e in chunk],
+                    batch_size=2000,
+                )
+                HashList.objects.filter(pk=hash_list.pk, import_version=new_version).update(import_heartbeat=timezone.now())
+            count += len(chunk)
+            del chunk
+        while stream.read(1 << 20):  # the digest covers the whole file
+            pass
+        source_format = describe()
+        with transaction.atomic():
+            hash_list = HashList.objects.select_for_update().get(pk=hash_list.pk)
+            if hash_list.import_version != new_version:
+                raise MediaError(gettext_noop("another import of {name} took over; nothing was imported"), name=repr(name))
+            hash_list.version = new_version
+            hash_list.import_version = hash_list.import_heartbeat = None
+            hash_list.kind = kind
+            hash_list.category_scheme = scheme
+            hash_list.provenance = provenance or hash_list.provenance
+            hash_list.source_name = source_name[:500]
+            hash_list.source_format = source_format
+            hash_list.source_sha256 = digest.sha256.hexdigest()
+            hash_list.imported_by = actor_label(actor)[:200]
+            hash_list.entry_count = count
+            hash_list.save()
+            events.hashlist_imported_event(actor=actor, hash_list=hash_list, entries=count, source_format=source_format, source_name=source_name)
+            rematch_job_start(reason=f"list {name} version {hash_list.version}", list_name=name, trigger=RematchJob.Trigger.IMPORT,
+                              list_version=hash_list.version, actor=actor)
+    except BaseException:
+        _import_discard(list_id=hash_list.pk, new_version=new_version, was_new=was_new)
+        raise
+    _purge(list_id=hash_list.pk, keep=new_version)  # the replaced version, already invisible
     return hash_list
 
 

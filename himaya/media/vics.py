@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from himaya.media.errors import MessageError, gettext_noop
 
@@ -126,41 +127,146 @@ def _vics_media(item: dict[str, Any], where: str, scheme: str) -> Iterator[Parse
         raise ListFormatError(gettext_noop("no MD5, SHA1, PhotoDNA, PDQ or vPDQ hash"), where=where)
 
 
+MAX_DEPTH = 64  # VICS nests a few levels; deeper is hostile
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Prepended:
+    """A byte stream with `head` put back in front (what was peeked for a BOM)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head, self._stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head and size != 0:  # ijson probes with read(0)
+            head, self._head = self._head, b""
+            return head + self._stream.read(max(size - len(head), 0) if size >= 0 else -1)
+        return self._stream.read(size)
+
+
+def iter_vics(stream: BinaryIO, *, scheme: str = "projectvic", info: dict[str, str] | None = None) -> Iterator[ParsedEntry]:
+    """The entries of a VICS document read as a stream of JSON events (ijson): one case (without its
+    Media) and one Media item are in memory at a time, whatever the size of the file. `info["version"]`
+    is the VICS version ("2.0" with an "@odata.context", else "1.3") once the document has been read."""
+    import ijson
+
+    head = stream.read(3)
+    events = ijson.parse(_Prepended(b"" if head == _BOM else head, stream), use_float=True)
+    version, has_value, found = "1.3", False, 0
+    i, depth = -1, 0
+    case: Any = None  # the case being built (its Media items are handled one by one)
+    case_error = ""  # a case that is not an object: skipped to its end, then refused
+    in_media, media_seen, k = False, False, -1
+    item: Any = None
+    item_depth = 0
+    try:
+        for prefix, event, value in events:
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ListFormatError(gettext_noop("not VICS JSON: nested too deeply"))
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            if prefix == "":
+                if event == "map_key" and value == "@odata.context":
+                    version = "2.0"
+                elif event not in ("start_map", "end_map", "map_key"):
+                    raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
+                continue
+            if prefix == "value":
+                if event == "start_array":
+                    has_value = True
+                elif event != "end_array":
+                    raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
+                continue
+            if not prefix.startswith("value.item"):
+                continue  # another top-level member
+            if prefix == "value.item" and case is None and not case_error:  # a case begins
+                i += 1
+                if event != "start_map":
+                    case_error = "must be an object"
+                    if event not in ("start_array",):
+                        raise ListFormatError(gettext_noop("must be an object"), where=f"value[{i}]")
+                    continue
+                case, in_media, media_seen, k = ijson.ObjectBuilder(), False, False, -1
+                case.event(event, value)
+                continue
+            if case_error:
+                if prefix == "value.item" and event == "end_array" and depth == 2:
+                    raise ListFormatError(gettext_noop("must be an object"), where=f"value[{i}]")
+                continue
+            if prefix == "value.item.Media":
+                if event == "start_array":
+                    in_media = True
+                elif event == "end_array":
+                    in_media = False
+                elif event == "null":
+                    media_seen = False  # "Media": null is no Media at all
+                else:
+                    raise ListFormatError(gettext_noop("must be a list"), where=f"value[{i}].Media")
+                continue
+            if in_media and prefix.startswith("value.item.Media.item"):
+                if item is None:
+                    k += 1
+                    item, item_depth = ijson.ObjectBuilder(), 0
+                item.event(event, value)
+                item_depth += {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}.get(event, 0)
+                if item_depth == 0:
+                    for entry in _vics_media(item.value, f"value[{i}].Media[{k}]", scheme):
+                        found += 1
+                        yield entry
+                    item = None
+                continue
+            if prefix == "value.item" and event == "map_key" and value == "Media":
+                media_seen = True
+                continue
+            case.event(event, value)
+            if prefix == "value.item" and event == "end_map":  # the case ends
+                if not media_seen:
+                    # The Media entity set ("$metadata#Media"): value[] holds the media items themselves.
+                    for entry in _vics_media(case.value, f"value[{i}]", scheme):
+                        found += 1
+                        yield entry
+                case = None
+    except ijson.JSONError as exc:
+        raise ListFormatError(gettext_noop("not VICS JSON: {error}"), error=str(exc)) from None
+    if not has_value:
+        raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
+    if not found:
+        raise ListFormatError(gettext_noop("the file lists no hashes"))
+    if info is not None:
+        info["version"] = version
+
+
 def parse_vics(data: bytes, *, scheme: str = "projectvic") -> tuple[str, list[ParsedEntry]]:
     """Returns (VICS version, entries)."""
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ListFormatError(gettext_noop("not VICS JSON: {error}"), error=str(exc)) from exc
-    except RecursionError:
-        raise ListFormatError(gettext_noop("not VICS JSON: nested too deeply")) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("value"), list):
-        raise ListFormatError(gettext_noop("not VICS JSON: no top-level \"value\" list"))
-    version = "2.0" if "@odata.context" in doc else "1.3"
-    entries: list[ParsedEntry] = []
-    for i, case in enumerate(doc["value"]):
-        if not isinstance(case, dict):
-            raise ListFormatError(gettext_noop("must be an object"), where=f"value[{i}]")
-        media = case.get("Media")
-        if media is None:
-            # The Media entity set ("$metadata#Media"): value[] holds the media items themselves.
-            entries.extend(_vics_media(case, f"value[{i}]", scheme))
-            continue
-        if not isinstance(media, list):
-            raise ListFormatError(gettext_noop("must be a list"), where=f"value[{i}].Media")
-        for k, item in enumerate(media):
-            entries.extend(_vics_media(item, f"value[{i}].Media[{k}]", scheme))
-    if not entries:
-        raise ListFormatError(gettext_noop("the file lists no hashes"))
-    return version, entries
+    info: dict[str, str] = {}
+    entries = list(iter_vics(io.BytesIO(data), scheme=scheme, info=info))
+    return info["version"], entries
 
 
-def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), error=str(exc)) from exc
-    reader = csv.DictReader(io.StringIO(text))
+MAX_LINE = 1 << 16  # a hash line or CSV record longer than this is not a hash list
+
+
+def _text_lines(stream: BinaryIO, *, csv_records: bool = False) -> Iterator[str]:
+    """The lines of a UTF-8 byte stream, one at a time (bounded: no line over MAX_LINE bytes)."""
+    for n in itertools.count(1):
+        raw = stream.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE:
+            if csv_records:
+                raise ListFormatError(gettext_noop("not readable as CSV: {error}"), line=n, error=f"a line longer than {MAX_LINE} bytes")
+            raise ListFormatError(gettext_noop("a line longer than {limit} bytes"), line=n, limit=MAX_LINE)
+        try:
+            yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), line=n, error=str(exc)) from exc
+
+
+def iter_csv(stream: BinaryIO, *, scheme: str = "") -> Iterator[ParsedEntry]:
+    """The entries of a CSV list, read a record at a time: memory does not grow with the file."""
+    reader = csv.DictReader(_text_lines(stream, csv_records=True))
     try:
         fieldnames = reader.fieldnames or []
     except csv.Error as exc:
@@ -171,12 +277,15 @@ def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
         raise ListFormatError(gettext_noop("CSV needs a header with at least one of md5, sha1, sha256, pdq, vpdq, photodna"))
     if "vpdq" in algorithms and "media_id" not in columns:
         raise ListFormatError(gettext_noop("vpdq frame hashes need a media_id column naming the video they belong to"))
-    entries: list[ParsedEntry] = []
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ListFormatError(gettext_noop("not readable as CSV: {error}"), line=reader.line_num, error=str(exc)) from None
-    for n, row in enumerate(rows, start=2):
+    found = 0
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            raise ListFormatError(gettext_noop("not readable as CSV: {error}"), line=reader.line_num, error=str(exc)) from None
+        if row is None:
+            break
+        n = reader.line_num
         get = lambda key: (row.get(columns[key]) or "").strip() if key in columns else ""  # noqa: E731
         common = dict(
             media_id=get("media_id")[:100],
@@ -191,22 +300,23 @@ def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
             if value:
                 values += 1
                 value = value if algorithm == "photodna" else _hex(algorithm, value, algorithm, n)
-                entries.append(ParsedEntry(algorithm=algorithm, value=value, **common))
+                found += 1
+                yield ParsedEntry(algorithm=algorithm, value=value, **common)
         if not values:
             raise ListFormatError(gettext_noop("no hash"), line=n)
-    if not entries:
+    if not found:
         raise ListFormatError(gettext_noop("the file lists no hashes"))
-    return entries
 
 
-def parse_lines(data: bytes, *, algorithm: str = "") -> list[ParsedEntry]:
-    """One hash a line; `algorithm:hash` names it, else its length does (64 digits are SHA-256 unless algorithm="pdq")."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ListFormatError(gettext_noop("not UTF-8 text: {error}"), error=str(exc)) from exc
-    entries = []
-    for n, line in enumerate(text.splitlines(), start=1):
+def parse_csv(data: bytes, *, scheme: str = "") -> list[ParsedEntry]:
+    return list(iter_csv(io.BytesIO(data), scheme=scheme))
+
+
+def iter_lines(stream: BinaryIO, *, algorithm: str = "") -> Iterator[ParsedEntry]:
+    """One hash a line; `algorithm:hash` names it, else its length does (64 digits are SHA-256 unless algorithm="pdq").
+    Read a line at a time: memory does not grow with the file."""
+    found = 0
+    for n, line in enumerate(_text_lines(stream), start=1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
@@ -216,10 +326,14 @@ def parse_lines(data: bytes, *, algorithm: str = "") -> list[ParsedEntry]:
             name = HEX_LENGTHS.get(len(value), "")
         if name not in ALGORITHM_LENGTHS:
             raise ListFormatError(gettext_noop("cannot tell which hash {text} is"), line=n, text=repr(line[:80]))
-        entries.append(ParsedEntry(algorithm=name, value=_hex(name, value, "", n)))
-    if not entries:
+        found += 1
+        yield ParsedEntry(algorithm=name, value=_hex(name, value, "", n))
+    if not found:
         raise ListFormatError(gettext_noop("the file lists no hashes"))
-    return entries
+
+
+def parse_lines(data: bytes, *, algorithm: str = "") -> list[ParsedEntry]:
+    return list(iter_lines(io.BytesIO(data), algorithm=algorithm))
 
 
 def export_vics(*, name: str, version: int, entries: list[dict[str, Any]]) -> bytes:

@@ -40,10 +40,11 @@ class Command(BaseCommand):
                 path = Path(opts["file"])
                 if not path.is_file():
                     raise CommandError(f"no such file: {path}")
-                hash_list = hashlist_import(
-                    data=path.read_bytes(), name=opts["name"], kind=opts["kind"], fmt=opts["format"], scheme=opts["scheme"],
-                    provenance=opts["provenance"], source_name=path.name, algorithm=opts["algorithm"], actor=OPERATOR,
-                )
+                with path.open("rb") as source:  # streamed: a list of millions is read a line at a time
+                    hash_list = hashlist_import(
+                        source=source, name=opts["name"], kind=opts["kind"], fmt=opts["format"], scheme=opts["scheme"],
+                        provenance=opts["provenance"], source_name=path.name, algorithm=opts["algorithm"], actor=OPERATOR,
+                    )
                 self.stdout.write(f"{hash_list.name}: version {hash_list.version}, {hash_list.entry_count} hashes ({hash_list.source_format}); re-matching stored files in the background")
             elif opts["action"] == "delete":
                 hashlist_delete(name=opts["name"], reason=opts["reason"], actor=OPERATOR)
