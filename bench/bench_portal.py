@@ -90,8 +90,12 @@ def unsolving(challenge: str) -> str:
     raise RuntimeError("no unsolving counter")
 
 
-def connect(port: int) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+def connect(port: int, source: str = "") -> http.client.HTTPConnection:
+    """`source`: the client's own loopback address (the flood's is not the staff's nor the child's)."""
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0) if source else None)
+
+
+FLOOD_SOURCE = "127.0.0.2"
 
 
 def get(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
@@ -200,7 +204,7 @@ def flood(port: int, total: int, connections: int, challenge: str, answers: dict
     lock = threading.Lock()
 
     def worker() -> None:
-        c = connect(port)
+        c = connect(port, FLOOD_SOURCE)
         while True:
             with lock:
                 i = next(counter, None)
@@ -215,10 +219,10 @@ def flood(port: int, total: int, connections: int, challenge: str, answers: dict
                 status = r.status
                 if r.getheader("Connection", "").lower() == "close":
                     c.close()
-                    c = connect(port)
+                    c = connect(port, FLOOD_SOURCE)
             except (OSError, http.client.HTTPException):
                 c.close()
-                c = connect(port)
+                c = connect(port, FLOOD_SOURCE)
                 status = 0
             with lock:
                 answers[status] = answers.get(status, 0) + 1

@@ -200,3 +200,19 @@ def test_behind_the_operators_own_proxy_the_config_believes_only_that_proxy(tmp_
     (tmp_path / "nginx.conf").write_text(text)
     checked = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_front_turns_away_a_flood_of_portal_posts_from_one_address(served):
+    """A flood of portal submissions from one address is answered 429 by the front
+    itself (no Python thread spent); its pages still open, and a child writing from
+    another address is not affected."""
+    port = served["port"]
+    form = b"story=x"
+    statuses = [_request(port, "POST", "/portal/report/", body=form, source="127.0.0.4",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})[0] for _ in range(30)]
+    assert statuses.count(429) >= 15, statuses  # a burst of 10, then about one every two seconds
+    assert 429 not in statuses[:10], statuses
+    assert _request(port, "GET", "/portal/", source="127.0.0.4")[0] == 200
+    other = _request(port, "POST", "/portal/report/", body=form, source="127.0.0.5",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})[0]
+    assert other != 429
