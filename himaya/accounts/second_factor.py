@@ -7,10 +7,17 @@ once. Every later login asks for the password, then a TOTP code or one recovery
 code (used up). Wrong codes count toward the account's lockout like wrong
 passwords. The session reaches nothing else until verified
 (himaya.core.middleware.SecondFactorMiddleware).
+
+Recovery codes are kept only as a keyed digest (`recovery_digest`: HMAC-SHA-256
+under a key derived from the site's master key, which lives outside the database),
+so a copy of the database does not hand out a way past the second factor; the
+codes themselves are shown once and never stored.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -21,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from himaya.accounts import events, throttle
 from himaya.accounts.models import AuthFailure, User
+from himaya.core.crypto import master_key
 
 RECOVERY_CODES = 10
 TOTP_NAME = "authenticator"
@@ -71,11 +79,21 @@ def enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> list[str]
     return codes
 
 
+def recovery_digest(*, user_id: int, code: str) -> str:
+    """What is stored for a recovery code: 16 base32 characters (80 bits) of an HMAC
+    keyed outside the database and bound to the user, so a stored value is neither the
+    code nor usable for another account. Fits django-otp's StaticToken.token (16)."""
+    key = hmac.new(master_key().encryption, b"himaya-recovery-codes", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{user_id}:{_digits(code)}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac[:10]).decode().lower()
+
+
 def _recovery_codes_new(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=static, token=c) for c in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=recovery_digest(user_id=user.pk, code=c))
+                                     for c in codes])
     return codes
 
 
@@ -96,7 +114,7 @@ def verify(*, user: User, code: str) -> Verification:
     if devices and not any(d.verify_is_allowed()[0] for d in devices):
         return Verification(None, wait=True)
     for device in devices:
-        if device.verify_token(code):
+        if device.verify_token(recovery_digest(user_id=user.pk, code=code) if isinstance(device, StaticDevice) else code):
             if isinstance(device, StaticDevice):
                 events.user_recovery_code_used_event(user=user, remaining=device.token_set.count())
             return Verification(device)

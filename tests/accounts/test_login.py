@@ -211,3 +211,46 @@ def test_the_second_factor_and_token_pages_need_no_inline_script_or_style(people
         assert " style=" not in html and "<style" not in html
         assert not re.search(r"<script(?![^>]*\bsrc=)", html)
         assert not re.search(r"\son[a-z]+=\"", html)
+
+
+def test_recovery_codes_are_not_kept_in_the_database_and_a_stored_value_opens_nothing(people):  # type: ignore[no-untyped-def]
+    """A copy of the database must not hand out a way past the second factor: what is
+    stored for a recovery code is a keyed digest bound to the user, not the code."""
+    from django.db import connection
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from himaya.accounts.second_factor import recovery_codes_renew
+
+    totp_device(people["amal"])
+    codes = recovery_codes_renew(user=people["amal"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token FROM otp_static_statictoken")
+        stored = [row[0] for row in cursor.fetchall()]
+    assert len(stored) == 10 and not set(codes) & set(stored)
+    assert not any(code in value or value in code for code in codes for value in stored)
+
+    client = english()
+    password_step(client, "amal", PASSWORD)
+    assert client.post(reverse("accounts:verify"), {"code": stored[0]}).status_code == 200  # the stored value is refused
+    assert StaticToken.objects.count() == 10
+    StaticDevice.objects.update(throttling_failure_count=0)  # django-otp makes the next try wait after a wrong one
+    assert client.post(reverse("accounts:verify"), {"code": codes[3].upper()}).status_code == 302  # the code itself opens
+    assert StaticToken.objects.count() == 9
+
+
+def test_codes_stored_plain_before_the_digest_keep_working_after_the_migration(people):  # type: ignore[no-untyped-def]
+    """Users printed their codes before codes were digested: the migration digests them in place."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    totp_device(people["amal"])
+    static = StaticDevice.objects.create(user=people["amal"], name="recovery codes", confirmed=True)
+    StaticToken.objects.create(device=static, token="abcd2345")
+    migration = importlib.import_module("himaya.accounts.migrations.0004_recovery_codes_digested")
+    migration.digest_plain_codes(django_apps, None)
+    assert StaticToken.objects.get().token != "abcd2345"
+    client = english()
+    password_step(client, "amal", PASSWORD)
+    assert client.post(reverse("accounts:verify"), {"code": "abcd2345"}).status_code == 302
