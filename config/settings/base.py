@@ -14,22 +14,38 @@ HIMAYA_HOME = Path(os.environ.get("HIMAYA_HOME", "./var")).resolve()
 HIMAYA_COUNTRY = os.environ.get("HIMAYA_COUNTRY", "PS").upper()
 
 
+# Keys and secrets live outside the database, in the key directory (SPEC §4.4): one place
+# to protect, back up and share between the machines of a site.
+HIMAYA_KEY_DIR = Path(os.environ.get("HIMAYA_KEY_DIR", str(HIMAYA_HOME / "keys")))
+
+
 def _home_secret(name: str, env: str, nbytes: int = 48) -> str:
-    """A secret from the environment, else one generated once and kept in HIMAYA_HOME/keys.
+    """A secret from the environment, else one generated once and kept in HIMAYA_KEY_DIR.
 
     Keeps secrets out of the repository and out of the database, while `make run`
-    still works with no configuration.
+    still works with no configuration. Every machine of a site given the same key
+    directory has the same secret (a session opened on one web machine is valid on the
+    next). A secret made before it moved to the key directory, in HIMAYA_HOME/keys, is
+    still used where the key directory has none, so nobody is logged out and the
+    operators' metrics token does not change.
     """
     if os.environ.get(env):
         return os.environ[env]
     import secrets
 
-    path = HIMAYA_HOME / "keys" / name
+    path = HIMAYA_KEY_DIR / name
+    legacy = HIMAYA_HOME / "keys" / name
+    if not path.exists() and legacy.exists():
+        return legacy.read_text().strip()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(nbytes))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process of the site made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
 
 
@@ -204,7 +220,6 @@ HIMAYA_MEDIA_ROOT = HIMAYA_HOME / "media"
 # Empty: encrypted files under HIMAYA_MEDIA_ROOT. `s3://bucket[/prefix]?endpoint=http://host:8333` for
 # S3-compatible storage shared by several machines (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 HIMAYA_STORAGE_URL = os.environ.get("HIMAYA_STORAGE_URL", "")
-HIMAYA_KEY_DIR = Path(os.environ.get("HIMAYA_KEY_DIR", str(HIMAYA_HOME / "keys")))
 # The largest identifier set a partner may offer in one match (himaya.exchange.psi): what bounds
 # how many guesses (every phone number of a country) one session could try.
 HIMAYA_PSI_MAX_SET = int(os.environ.get("HIMAYA_PSI_MAX_SET", "2000000"))
