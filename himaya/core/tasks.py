@@ -95,12 +95,15 @@ def rq_requeue_abandoned() -> int:
     from django.conf import settings
     from django_tasks_rq import Job
     from rq.registry import FailedJobRegistry, StartedJobRegistry
+    from rq.timeouts import TimerDeathPenalty
 
     requeued = 0
     for name in settings.RQ_QUEUES:
         queue = django_rq.get_queue(name, job_class=Job)
-        # Detects jobs of dead workers now rather than at the next enqueue.
-        StartedJobRegistry(queue=queue, job_class=Job).cleanup()
+        # Detects jobs of dead workers now rather than at the next enqueue. The worker's upkeep
+        # calls this from a thread, where RQ's default time limit on the failure callback
+        # (SIGALRM) cannot be set: a timer-based one can.
+        StartedJobRegistry(queue=queue, job_class=Job, death_penalty_class=TimerDeathPenalty).cleanup()
         failed = FailedJobRegistry(queue=queue, job_class=Job)
         for job_id in failed.get_job_ids():
             job = queue.fetch_job(job_id)
