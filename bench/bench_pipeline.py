@@ -3,6 +3,7 @@ intake, and how long does a report wait between its `finish` and its row in the 
 
     .venv/bin/python bench/bench_pipeline.py                       # 2 web workers x 4 threads, 1 task worker, 30 s of intake
     .venv/bin/python bench/bench_pipeline.py --task-workers 2 --duration 60
+    .venv/bin/python bench/bench_pipeline.py --database-url postgres://postgres@127.0.0.1:5432/mine --port 18400
 
 The same server and load generator as `bench_intake.py` (PostgreSQL database
 `himaya_bench`, dropped and created; `himaya serve` with its task workers; 16 client
@@ -15,7 +16,9 @@ Prints: intake reports/s; the enrichment's throughput during the intake phase (r
 done per second) and its ratio to the intake rate (the same run's baseline: ≥ 1.0 keeps
 up); the latency finish → queue p50/p95/p99/max over every report finished in the measured
 phase (target p95 < 5 s at 300 reports/s); the backlog when intake stopped and how long it
-took to drain; failed enrichments. The reports carry no files (the media stage is then a
+took to drain; failed enrichments; the task workers' CPU time (from /proc, whatever the
+machine's load) per enriched report, from the server's start to the end of the drain
+(their idle polling included). The reports carry no files (the media stage is then a
 single query); that is said in the output.
 """
 from __future__ import annotations
@@ -38,6 +41,32 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def task_worker_cpu_seconds(server_pid: int) -> float:
+    """User + system CPU of the `himaya worker` processes under this server (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    stats: dict[int, tuple[bytes, float]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            st = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+        except OSError:
+            continue
+        parents[int(d)] = int(st[1])
+        stats[int(d)] = (cmd, (int(st[11]) + int(st[12])) / ticks)
+
+    def under(pid: int) -> bool:
+        for _ in range(5):
+            pid = parents.get(pid, 0)
+            if pid == server_pid:
+                return True
+        return False
+
+    return sum(cpu for pid, (cmd, cpu) in stats.items() if b"himaya\x00worker" in cmd and under(pid))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=30.0)
@@ -50,7 +79,10 @@ def main() -> None:
     ap.add_argument("--documents", type=int, default=300)
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--database-url", default=os.environ.get("HIMAYA_BENCH_DATABASE_URL", bi.DEFAULT_DB))
+    ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = ap.parse_args()
+    if args.port:
+        bi.free_port = lambda: args.port  # noqa: E731
 
     home = Path(tempfile.mkdtemp(prefix="himaya-bench-pipeline-"))
     env = dict(os.environ)
@@ -74,6 +106,7 @@ def main() -> None:
             left = q("SELECT count(*) FROM reports_report r LEFT JOIN enrichment_reportenrichment e ON e.report_id = r.id "
                      "WHERE r.status = 'finished' AND (e.stage IS NULL OR e.stage <> 'done')")[0][0]
         drained = time.time() - stopped
+        worker_cpu = task_worker_cpu_seconds(server.proc.pid)
     finally:
         server.stop()
 
@@ -98,6 +131,9 @@ def main() -> None:
     print(f"finish -> queue latency over {len(latencies)} measured reports: p50 {percentile(latencies, .5):.2f} s, "
           f"p95 {percentile(latencies, .95):.2f} s, p99 {percentile(latencies, .99):.2f} s, max {max(latencies, default=float('nan')):.2f} s "
           f"(target p95 < 5 s at 300 reports/s)")
+    enriched = sum(1 for *_, stage, _err in rows if stage == "done")
+    print(f"task worker CPU: {worker_cpu:.1f} s for {enriched} enriched reports = "
+          f"{1000 * worker_cpu / enriched if enriched else float('nan'):.1f} ms per report (idle polling included)")
     print(f"failed enrichments: {failed}; load average at the end {os.getloadavg()[0]:.2f}")
     bi.drop_database(args.database_url)
 

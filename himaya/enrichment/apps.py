@@ -20,5 +20,8 @@ class EnrichmentConfig(AppConfig):
         from himaya.media.signals import media_status_changed
 
         report_received.connect(receivers.on_report_received, dispatch_uid="enrichment.report_received")
+        from himaya.intake.signals import reports_stored
+
+        reports_stored.connect(receivers.on_reports_stored, dispatch_uid="enrichment.reports_stored")
         media_status_changed.connect(receivers.on_media_status_changed, dispatch_uid="enrichment.media_status_changed")
         clusters_changed.connect(receivers.on_clusters_changed, dispatch_uid="enrichment.clusters_changed")

@@ -9,10 +9,24 @@ from himaya.enrichment.models import Stage
 
 def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
     """intake's `report_received` (sent from its background task, once per finished,
-    imported, portal or partner report): the report's flow runs here, in that task."""
-    from himaya.enrichment.services import enrichment_start, report_enrich
+    imported, portal or partner report): the report's flow runs here, in that task (the
+    portal's pictures hashed on a phone are matched in its media stage)."""
+    from himaya.enrichment.services import report_arrived
 
-    report_enrich(report_id=report_id, row=enrichment_start(report_id=report_id))
+    report_arrived(report_id=report_id)
+
+
+def on_reports_stored(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+    """intake's `reports_stored` (a bulk import's batch, inside its transaction): each
+    report's row, at the first stage, in one write — so the batch shows as waiting at
+    once; each report's `report_received` then runs its flow as for any arrival."""
+    from django.utils import timezone
+
+    from himaya.enrichment.models import ReportEnrichment
+
+    now = timezone.now()
+    ReportEnrichment.objects.bulk_create([ReportEnrichment(report_id=int(r), stage=Stage.MEDIA, requested_at=now) for r in report_ids],
+                                         ignore_conflicts=True, batch_size=1000)
 
 
 def on_media_status_changed(sender: Any, *, blob_address: str = "", new_status: str = "", report_ids: Any = (), **kwargs: Any) -> None:

@@ -11,22 +11,26 @@ stage yet is left alone — its pending run will read the new state anyway — s
 report is linked and triaged once per change, never once per announcement.
 
 A failing stage records its error and is retried with a growing delay
-(`enrichment_retry_due`, from the periodic upkeep).
+(`enrichment_retry_due`, from the periodic upkeep). A run that was lost without
+recording anything — its worker killed mid-task, its task failed while the database
+restarted, its arrival never queued — is found by the same upkeep once it has been
+pending for HIMAYA_ENRICHMENT_STALE_SECONDS and queued again (runs are idempotent).
 """
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from himaya.core.tasks import enqueue_with_transaction
 from himaya.enrichment.models import ORDER, ReportEnrichment, Stage
 from himaya.linking.services import report_load, report_rows, report_rows_link
-from himaya.media.services import report_contents_hash
 from himaya.reports.models import Report, ReportStatus
 from himaya.triage.services import cluster_growth_matters, report_triage, report_triage_linked
 
@@ -35,6 +39,18 @@ log = logging.getLogger(__name__)
 RETRY_FIRST_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 ERROR_CHARS = 2000
+# A pending run neither done nor failed after this long was lost (a killed worker, a task
+# that failed before it could record why, an arrival whose queueing died with its web
+# machine): it is queued again. A run merely waiting in a long queue gets one extra no-op run.
+STALE_SECONDS = float(os.environ.get("HIMAYA_ENRICHMENT_STALE_SECONDS", "900"))
+# How far back a finished report without a row counts as a lost arrival (older ones were
+# enriched before this flow kept rows, or by a rebuild).
+LOST_ARRIVAL_WINDOW = timedelta(days=2)
+# A worker takes at most this many waiting reports at once (`reports_claim`), and holds
+# them this long: a worker that dies mid-batch leaves them to the retry upkeep after it.
+# (HIMAYA_ENRICHMENT_LEASE_SECONDS: shorter for a test that kills workers.)
+BATCH = 100
+LEASE_SECONDS = float(os.environ.get("HIMAYA_ENRICHMENT_LEASE_SECONDS", "300"))
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -43,9 +59,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def enrichment_start(*, report_id: int, now: datetime | None = None) -> ReportEnrichment:
-    """The report arrived (finished, imported, from the portal or a partner): its row, at
-    the first stage. An arrival announced twice (a task delivered again) starts nothing new;
-    a row a request made before the arrival ran still gets its media stage."""
+    """The report's row, created at the first stage if it has none (a report enriched before
+    this flow existed). A row a request made before the arrival ran still gets its media stage.
+    (The arrival itself takes `report_arrived`, which creates the row in its own transaction.)"""
     row, created = ReportEnrichment.objects.get_or_create(report_id=report_id, defaults={"requested_at": now or timezone.now()})
     if not created and row.media_runs == 0 and row.stage != Stage.MEDIA:
         ReportEnrichment.objects.filter(report_id=report_id, media_runs=0).update(stage=Stage.MEDIA)
@@ -53,51 +69,214 @@ def enrichment_start(*, report_id: int, now: datetime | None = None) -> ReportEn
     return row
 
 
+def report_arrived(*, report_id: int) -> ReportEnrichment | None:
+    """The report arrived (finished, imported, from the portal or a partner): its whole flow,
+    alone and at once — the path an arriving report takes when workers keep up.
+
+    The report's rows are read once, for its media stage and for linking and triage. The
+    enrichment row is inserted in the transaction that links and triages it and saved once at
+    its end (two statements): a run killed before that commit leaves no row, and the arrival
+    task, which the queue runs again, starts over. An arrival announced twice finds the row
+    done and changes nothing; a row a request made before the arrival ran (a file's verdict)
+    is linked and triaged here, with its media stage. Never raises for a stage's failure."""
+    try:
+        report = report_load(report_id)
+    except Report.DoesNotExist:
+        return None  # deleted meanwhile
+    if report.status != ReportStatus.FINISHED:
+        return None
+    stage: str = Stage.MEDIA
+    try:
+        rows = report_rows(report)
+        failed = _media_stage({report_id: report.source}, files={report_id: rows.files})
+        if report_id in failed:
+            raise failed[report_id]
+        stage = Stage.LINK
+        return _link_and_triage(report_id=report_id, media=True, rows=rows, arrival=True)
+    except Exception as exc:  # any stage's failure: recorded, shown, retried; the worker goes on
+        log.exception("enrichment of report %s failed at stage %s", report_id, stage)
+        return _failure_record(report_id=report_id, stage=stage, exc=exc)
+
+
 def report_reenrich(*, report_id: int, stage: str = Stage.LINK) -> ReportEnrichment | None:
     """Run the report's flow again from `stage` whatever its state (an operator's re-run, a
-    test's): a report without a row starts at the media stage."""
+    test's): a report without a row takes the arrival's path (from the media stage)."""
     past = [s for s, rank in ORDER.items() if rank > ORDER[Stage(stage)]]
-    ReportEnrichment.objects.filter(report_id=report_id, stage__in=past).update(stage=stage, requested_at=timezone.now(), updated_at=timezone.now())
+    now = timezone.now()
+    moved = ReportEnrichment.objects.filter(report_id=report_id, stage__in=past).update(
+        stage=stage, requested_at=now, updated_at=now, next_attempt_at=None)
+    if not moved and not ReportEnrichment.objects.filter(report_id=report_id).exists():
+        return report_arrived(report_id=report_id)
     return report_enrich(report_id=report_id)
 
 
 def report_enrich(*, report_id: int, row: ReportEnrichment | None = None) -> ReportEnrichment | None:
-    """Run the report's flow from its pending stage to the end. Never raises for a
-    stage's failure: the failure is recorded on the row and retried later.
-
-    The media stage writes nothing of its own here: run again, it finds its contents
-    hashed and matched and skips them, so it needs no step of its own on the row."""
-    if row is None:
-        row = ReportEnrichment.objects.filter(report_id=report_id).first()
-    if row is None:
-        if not Report.objects.filter(id=report_id, status=ReportStatus.FINISHED).exists():
-            return None  # deleted meanwhile, or not a finished report
-        row = enrichment_start(report_id=report_id)
-    stage = row.stage
-    try:
-        if stage == Stage.MEDIA:
-            report_contents_hash(report_id=report_id)
-            stage = Stage.LINK
-        if stage in (Stage.LINK, Stage.TRIAGE):
-            return _link_and_triage(report_id=report_id, media=row.stage == Stage.MEDIA)
-    except Exception as exc:  # any stage's failure: recorded, shown, retried; the worker goes on
-        log.exception("enrichment of report %s failed at stage %s", report_id, stage)
-        return _failure_record(report_id=report_id, stage=stage, exc=exc)
-    return row
+    """Run the report's flow from its pending stage to the end (a batch of one; `row` is
+    accepted for the callers of old and not needed). Never raises for a stage's failure:
+    the failure is recorded on the row and retried later."""
+    return reports_enrich_batch(report_ids=[report_id], top_up=False).get(report_id)
 
 
-def _link_and_triage(*, report_id: int, media: bool) -> ReportEnrichment:
-    """Link then triage (or triage alone when only the cluster changed) in one
-    transaction, the report's rows read and decrypted once."""
-    growth: tuple[int, int] | None = None
+def reports_claim(*, report_ids: Iterable[int], top_up: int = 0, now: datetime | None = None) -> tuple[list[ReportEnrichment], set[int]]:
+    """Take the rows of these reports that wait (not done, not held), plus up to `top_up`
+    other waiting rows (the oldest requests first), for this worker: in one short
+    transaction, the rows another worker is taking at that moment skipped (SKIP LOCKED on
+    PostgreSQL), each taken row leased (`next_attempt_at` = now + LEASE) so that no other
+    worker takes it, and a worker that dies mid-batch leaves it to the retry upkeep once the
+    lease is over. Returns the taken rows and the ids that have no row at all (or were held)."""
+    ids = sorted({int(i) for i in report_ids})
+    now = now or timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     with transaction.atomic():
-        # The row lock orders this run against a request arriving meanwhile: the request
-        # waits, then finds the report done and queues a run of its own.
-        row = ReportEnrichment.objects.select_for_update().get(report_id=report_id)
+        found = list(ReportEnrichment.objects.select_for_update(skip_locked=True).filter(report_id__in=ids)) if ids else []
+        taken = [r for r in found if r.stage != Stage.DONE and (r.next_attempt_at is None or r.next_attempt_at <= now)]
+        if top_up > 0:
+            taken += list(ReportEnrichment.objects.select_for_update(skip_locked=True).exclude(stage=Stage.DONE).filter(due)
+                          .exclude(report_id__in=ids).order_by("requested_at")[:top_up])
+        if taken:
+            ReportEnrichment.objects.filter(report_id__in=[r.report_id for r in taken]).update(
+                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
+    return taken, set(ids) - {r.report_id for r in found}
+
+
+def reports_enrich_batch(*, report_ids: Iterable[int], top_up: bool = True) -> dict[int, ReportEnrichment | None]:
+    """Run the flow of many reports in one go (the runs a change asked for, the retries, a
+    backlog): claimed together (`reports_claim`, topped up to BATCH with other waiting rows
+    when `top_up`), their media stage in one pass (their contents and their verdicts read in
+    one query each), then each linked and triaged in a transaction of its own — a report
+    that fails records its error on its row and the others go on. A report named without a
+    row (never announced to this flow) takes the arrival's path. Returns each report's row."""
+    ids = sorted({int(i) for i in report_ids})
+    out: dict[int, ReportEnrichment | None] = {}
+    for start in range(0, max(1, len(ids)), BATCH):
+        chunk = ids[start:start + BATCH]
+        taken, missing = reports_claim(report_ids=chunk, top_up=BATCH - len(chunk) if top_up else 0)
+        for report_id in sorted(missing):
+            out[report_id] = report_arrived(report_id=report_id)
+        at_media = [r.report_id for r in taken if r.stage == Stage.MEDIA]
+        failed: dict[int, BaseException] = {}
+        if at_media:
+            try:
+                sources = dict(Report.objects.filter(id__in=at_media).values_list("id", "source"))
+                failed = _media_stage(sources)
+            except Exception as exc:  # the batch's reads failed: every report of it waits for its retry
+                failed = {rid: exc for rid in at_media}
+        for row in taken:
+            rid = row.report_id
+            if rid in failed:
+                log.error("enrichment of report %s failed at stage media: %s", rid, failed[rid])
+                out[rid] = _failure_record(report_id=rid, stage=Stage.MEDIA, exc=failed[rid])
+                continue
+            stage = Stage.LINK if row.stage == Stage.MEDIA else row.stage
+            try:
+                out[rid] = _link_and_triage(report_id=rid, media=row.stage == Stage.MEDIA)
+            except Exception as exc:  # this report's failure: recorded, retried; the batch goes on
+                log.exception("enrichment of report %s failed at stage %s", rid, stage)
+                out[rid] = _failure_record(report_id=rid, stage=stage, exc=exc)
+        for rid in chunk:
+            if rid not in out:  # done already, held by another worker, or waiting for its retry
+                out[rid] = ReportEnrichment.objects.filter(report_id=rid).first()
+    return out
+
+
+def _media_stage(sources: dict[int, str], *, files: dict[int, list[Any]] | None = None) -> dict[int, BaseException]:
+    """Hash and match the contents of these reports' files that are not yet (a content
+    already hashed and matched, the same file in an earlier report, is left as it is), and
+    match the pictures hashed on a phone of the portal's reports — looked for only in
+    reports that came through the portal (`sources`: report id → source), never with a
+    query for the others. `files`: the reports' file rows when the caller read them already.
+    Returns the reports whose media stage failed, with the error; the others are done."""
+    from himaya.media.models import HashState, MediaState
+    from himaya.media.services import media_hash_blob
+    from himaya.reports.models import ReportFile, ReportSource
+
+    if files is not None:
+        pairs = [(rid, f.blob_id) for rid, fs in files.items() for f in fs if f.blob_id]
+    else:
+        pairs = list(ReportFile.objects.filter(report_id__in=list(sources), blob__isnull=False).values_list("report_id", "blob_id"))
+    addresses = sorted({a for _, a in pairs})
+    failed: dict[int, BaseException] = {}
+    if addresses:
+        settled = set(MediaState.objects.filter(blob_id__in=addresses, matched_at__isnull=False).exclude(state=HashState.PENDING)
+                      .values_list("blob_id", flat=True))
+        for address in addresses:
+            if address not in settled:
+                try:
+                    media_hash_blob(address=address)
+                except Exception as exc:
+                    for rid, a in pairs:
+                        if a == address:
+                            failed.setdefault(rid, exc)
+    for rid, source in sources.items():
+        if source == ReportSource.PORTAL and rid not in failed:
+            from himaya.portal.services import device_hashes_match
+
+            try:
+                device_hashes_match(report_id=rid)
+            except Exception as exc:
+                failed[rid] = exc
+    return failed
+
+
+def _row_insert(row: ReportEnrichment) -> bool:
+    """INSERT the row unless the report has one (ON CONFLICT DO NOTHING): True if it was
+    inserted — then this transaction holds it until it commits."""
+    fields = ReportEnrichment._meta.concrete_fields
+    qn = connection.ops.quote_name
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    sql = (f"INSERT INTO {qn(ReportEnrichment._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({qn('report_id')}) DO NOTHING RETURNING {qn('report_id')}")
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+        inserted = cur.fetchone() is not None
+    if inserted:
+        row._state.adding = False
+    return inserted
+
+
+def _cluster_retriage(*, cluster_id: int, report_id: int, now: datetime) -> list[int]:
+    """The other members of a cluster that grew go back to triage (those done; one not yet
+    there is left to its pending run; a member without a row gets one at triage) — in one
+    statement — and one run is queued for them in this transaction."""
+    from himaya.enrichment.tasks import reports_enrich
+    from himaya.linking.models import ReportLinkage
+
+    qn = connection.ops.quote_name
+    table, linkage = qn(ReportEnrichment._meta.db_table), qn(ReportLinkage._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    sql = (f"INSERT INTO {table} (report_id, stage, error, failed_stage, attempts, next_attempt_at, media_runs, link_runs, "
+           f"triage_runs, verdicts, requested_at, done_at, updated_at) "
+           f"SELECT report_id, %s, '', '', 0, NULL, 0, 0, 0, '{{}}', %s, NULL, %s FROM {linkage} WHERE cluster_id = %s AND report_id <> %s "
+           f"ON CONFLICT (report_id) DO UPDATE SET stage = excluded.stage, requested_at = excluded.requested_at, "
+           f"updated_at = excluded.updated_at, next_attempt_at = NULL WHERE {table}.stage = %s RETURNING report_id")
+    with connection.cursor() as cur:
+        cur.execute(sql, [str(Stage.TRIAGE), stamp, stamp, cluster_id, report_id, str(Stage.DONE)])
+        queued = sorted(int(r[0]) for r in cur.fetchall())
+    if queued:
+        enqueue_with_transaction(reports_enrich, report_ids=queued)
+    return queued
+
+
+def _link_and_triage(*, report_id: int, media: bool, rows: Any = None, arrival: bool = False) -> ReportEnrichment | None:
+    """Link then triage (or triage alone when only the cluster changed) in one
+    transaction, the report's rows read and decrypted once. `arrival`: the row is inserted
+    here if the report has none (`report_arrived`)."""
+    growth: tuple[int, int] | None = None
+    now = timezone.now()
+    with transaction.atomic():
+        row = ReportEnrichment(report_id=report_id, stage=Stage.MEDIA, requested_at=now) if arrival else None
+        if row is None or not _row_insert(row):
+            # The row lock orders this run against a request arriving meanwhile: the request
+            # waits, then finds the report done and queues a run of its own.
+            row = ReportEnrichment.objects.select_for_update().filter(report_id=report_id).first()
+            if row is None:
+                return None
+            if arrival and row.media_runs == 0 and row.stage != Stage.MEDIA:
+                row.stage = Stage.LINK  # asked for before its arrival ran: linked here, with its media stage
         if row.stage == Stage.MEDIA and media:
             row.stage = Stage.LINK
         if row.stage == Stage.LINK:
-            rows = report_rows(report_load(report_id))
+            rows = rows if rows is not None else report_rows(report_load(report_id))
             link = report_rows_link(rows=rows)
             done = report_triage_linked(rows=rows, link=link)
             row.link_runs += 1
@@ -116,10 +295,7 @@ def _link_and_triage(*, report_id: int, media: bool) -> ReportEnrichment:
         if growth is not None:
             # The other members' scores changed (cluster size, history): triaged again in a
             # run of their own, so that this report's own latency stays small.
-            from himaya.linking.models import ReportLinkage
-
-            members = ReportLinkage.objects.filter(cluster_id=growth[0]).exclude(report_id=growth[1]).values_list("report_id", flat=True)
-            enrichment_request(report_ids=list(members), stage=Stage.TRIAGE, after_commit=False)
+            _cluster_retriage(cluster_id=growth[0], report_id=growth[1], now=now)
     return row
 
 
@@ -134,15 +310,17 @@ def _failure_record(*, report_id: int, stage: str, exc: BaseException) -> Report
     now = timezone.now()
     with transaction.atomic():
         row = ReportEnrichment.objects.select_for_update().filter(report_id=report_id).first()
-        if row is None:
-            return None
+        if row is None:  # an arrival that failed: its row is written now, with the failure
+            if not Report.objects.filter(id=report_id).exists():
+                return None
+            row = ReportEnrichment(report_id=report_id, stage=Stage.MEDIA, requested_at=now)
         if row.stage == Stage.MEDIA and stage != Stage.MEDIA:
             row.stage, row.media_runs = Stage.LINK, row.media_runs + 1  # the files were done: resume at linking
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
         row.failed_stage = stage
         row.next_attempt_at = now + retry_delay(row.attempts)
-        row.save(update_fields=["stage", "media_runs", "attempts", "error", "failed_stage", "next_attempt_at", "updated_at"])
+        row.save()
     return row
 
 
@@ -174,7 +352,7 @@ def enrichment_request(*, report_ids: Iterable[int], stage: str, verdict: tuple[
             moving = [rid for rid, at, verdicts in rows
                       if at in past and (verdict is None or (verdicts or {}).get(verdict[0]) != verdict[1])]
             if moving:
-                ReportEnrichment.objects.filter(report_id__in=moving).update(stage=stage, requested_at=now, updated_at=now)
+                ReportEnrichment.objects.filter(report_id__in=moving).update(stage=stage, requested_at=now, updated_at=now, next_attempt_at=None)
             # No row: a report enriched before this flow existed (or by a rebuild), or one whose
             # arrival has not been run yet (`enrichment_start` then runs its media stage still).
             missing = sorted(finished - {rid for rid, _, _ in rows})
@@ -192,17 +370,36 @@ def enrichment_request(*, report_ids: Iterable[int], stage: str, verdict: tuple[
 
 
 def enrichment_retry_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Queue the failed runs whose delay is over (the periodic upkeep calls this)."""
+    """Queue the failed runs whose delay is over, and the runs a worker took and never
+    finished (it died mid-batch: its lease is over) — the periodic upkeep calls this. The
+    rows queued are due at once (`next_attempt_at` cleared), so the run's claim takes them."""
     from himaya.enrichment.tasks import reports_enrich
 
     now = now or timezone.now()
     with transaction.atomic():
+        _lost_runs_due(now=now, limit=limit)
         due = list(ReportEnrichment.objects.select_for_update(skip_locked=True)
                    .exclude(stage=Stage.DONE).filter(next_attempt_at__lte=now).order_by("next_attempt_at")
                    .values_list("report_id", flat=True)[:limit])
         if not due:
             return 0
-        # Not due again until this attempt has had its chance.
-        ReportEnrichment.objects.filter(report_id__in=due).update(next_attempt_at=now + timedelta(seconds=RETRY_MAX_SECONDS))
+        ReportEnrichment.objects.filter(report_id__in=due).update(next_attempt_at=None)
         transaction.on_commit(lambda: reports_enrich.enqueue(report_ids=due))
     return len(due)
+
+
+def _lost_runs_due(*, now: datetime, limit: int) -> None:
+    """Make the runs lost without a trace due now: a row pending for STALE_SECONDS that no
+    worker holds and that recorded no failure (its queued run went with a killed worker or
+    a lost Redis), and a finished report of the last LOST_ARRIVAL_WINDOW with no row at all
+    (its arrival task failed while the database was down, or was never queued)."""
+    stale_before = now - timedelta(seconds=STALE_SECONDS)
+    lost = list(Report.objects.filter(status=ReportStatus.FINISHED, finished_at__lt=stale_before,
+                                      finished_at__gte=now - LOST_ARRIVAL_WINDOW, enrichment__isnull=True)
+                .values_list("id", flat=True)[:limit])
+    if lost:
+        log.warning("%d finished report(s) were never enriched (their arrival was lost); queued", len(lost))
+        ReportEnrichment.objects.bulk_create([ReportEnrichment(report_id=rid, requested_at=now, next_attempt_at=now) for rid in lost],
+                                             ignore_conflicts=True)
+    ReportEnrichment.objects.exclude(stage=Stage.DONE).filter(next_attempt_at__isnull=True, updated_at__lt=stale_before).update(
+        next_attempt_at=now)

@@ -15,11 +15,11 @@ def report_enrich(*, report_id: int) -> str:
 
 @task()
 def reports_enrich(*, report_ids: list[int]) -> int:
-    """The runs asked for by one change (a verdict, a cluster) or by the retries, in one task."""
-    from himaya.enrichment.services import report_enrich as run
+    """The runs asked for by one change (a verdict, a cluster) or by the retries, in one task:
+    claimed and run as batches, topped up with other waiting reports when there are some."""
+    from himaya.enrichment.services import reports_enrich_batch
 
-    for report_id in report_ids:
-        run(report_id=int(report_id))
+    reports_enrich_batch(report_ids=[int(i) for i in report_ids])
     return len(report_ids)
 
 

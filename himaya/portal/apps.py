@@ -10,8 +10,9 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from himaya.intake.signals import report_received
-        from himaya.portal.services import on_rematch_queued, on_report_received
+        from himaya.portal.services import on_rematch_queued
 
-        report_received.connect(on_report_received, dispatch_uid="portal.device_hashes")
+        # A portal report's pictures hashed on the phone are matched in its enrichment's
+        # media stage (`device_hashes_match`), asked for by the report's source: the other
+        # reports pay no query for it.
         post_save.connect(on_rematch_queued, sender="media.RematchJob", dispatch_uid="portal.device_hashes_rematch")

@@ -305,10 +305,3 @@ def on_rematch_queued(sender: Any, *, instance: Any, created: bool, **kwargs: An
         from himaya.portal.tasks import device_hashes_rematch
 
         transaction.on_commit(lambda: device_hashes_rematch.enqueue())
-
-
-def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
-    """intake's `report_received` (in its background task): a portal report's pictures
-    hashed on the device are matched there, as media matches stored files."""
-    if DeviceHash.objects.filter(report_file__report_id=report_id).exists():
-        device_hashes_match(report_id=report_id)
