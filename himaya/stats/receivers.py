@@ -23,6 +23,12 @@ def on_report(sender: Any, instance: Any, **kwargs: Any) -> None:
         aggregates.mark_stale(instance.unit_id, [instance.finished_at])
 
 
+def on_reports_stored(sender: Any, *, unit_id: int, finished_at: Any, **kwargs: Any) -> None:
+    """intake's `reports_stored` (a bulk import's batch, written without post_save): the
+    month its reports were received in, marked once for the batch."""
+    aggregates.mark_stale(unit_id, [finished_at])
+
+
 def on_report_part(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A report's triage or linkage (tier, due time, review, jurisdiction)."""
     aggregates.mark_report(instance.report_id)
@@ -80,4 +86,7 @@ def connect() -> None:
     for model, receiver in wiring:
         post_save.connect(receiver, sender=model, dispatch_uid=f"stats.{model._meta.label}.save")
     post_save.connect(on_timeline, sender=TimelineEvent, dispatch_uid="stats.timeline.save")
+    from himaya.intake.signals import reports_stored
+
+    reports_stored.connect(on_reports_stored, dispatch_uid="stats.reports_stored")
     post_delete.connect(on_case_report, sender=CaseReport, dispatch_uid="stats.casereport.delete")
