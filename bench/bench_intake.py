@@ -445,9 +445,17 @@ def make_sampler(server_pid: int):
 
 
 def free_port() -> int:
+    """HIMAYA_BENCH_PORT (a port range shared out between people on one host), else any free one."""
+    if os.environ.get("HIMAYA_BENCH_PORT"):
+        return int(os.environ["HIMAYA_BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _droppable(name: str) -> bool:
+    """Only a database made for this bench is dropped and recreated."""
+    return name == "himaya_bench" or name.endswith(("_bench", "_intake"))
 
 
 def reset_database(url: str, pg_settings: list[str] = ()) -> None:
@@ -455,8 +463,8 @@ def reset_database(url: str, pg_settings: list[str] = ()) -> None:
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    if name != "himaya_bench":
-        raise SystemExit(f"refusing to drop a database not named himaya_bench: {name!r}")
+    if not _droppable(name):
+        raise SystemExit(f"refusing to drop a database not named himaya_bench (or *_bench, *_intake): {name!r}")
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -473,7 +481,7 @@ def drop_database(url: str) -> None:
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    if name == "himaya_bench":
+    if _droppable(name):
         with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -717,9 +725,9 @@ def print_results(results: list[ConfigResult], args) -> ConfigResult:
     for r in results:
         i = r.intake
         base = []
-        if r.health:
+        if r.health and r.health.rate:
             base.append(f"intake reports/s ÷ /health req/s = {i.rate / r.health.rate:.3f}  (requests: {2 * i.rate / r.health.rate:.3f})")
-        if r.status:
+        if r.status and r.status.rate:
             base.append(f"intake reports/s ÷ /ispws/status req/s = {i.rate / r.status.rate:.3f}")
         print(f"[{r.web_workers}x{r.threads}] " + ";  ".join(base) if base else f"[{r.web_workers}x{r.threads}]")
         print(f"        {i.rate / TARGET_RPS:.2f}x the SPEC target of {TARGET_RPS:.0f} reports/s; p99 {i.pct(99):.0f} ms vs {TARGET_P99_MS:.0f} ms; "
