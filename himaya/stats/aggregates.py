@@ -22,17 +22,19 @@ Everything about a case carries the filters of the case's earliest report.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from time import monotonic as time_monotonic
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import F, Min
 from django.utils import timezone
 
 from himaya.stats.figures import Histogram, _add_months
-from himaya.stats.models import MonthlyCount, StaleMonth
+from himaya.stats.models import FiguresVersion, MonthlyCount, StaleMonth
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,25 @@ def compute_month(unit_id: int, month: date) -> Counter[Key]:
     return counts
 
 
+def bump_version(unit_ids: Iterable[int]) -> None:
+    """Say that these units' aggregates changed (inside the caller's transaction):
+    every cached dashboard drawn from the old rows stops matching."""
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return
+    FiguresVersion.objects.bulk_create([FiguresVersion(unit_id=u) for u in ids], ignore_conflicts=True)
+    FiguresVersion.objects.filter(unit_id__in=ids).update(version=F("version") + 1)
+
+
+def figures_version(unit_ids: Iterable[int]) -> tuple[int, ...]:
+    """The units' aggregate versions, in the order given (0 before any rewrite)."""
+    ids = list(unit_ids)
+    found = dict(FiguresVersion.objects.filter(unit_id__in=ids).values_list("unit_id", "version"))
+    return tuple(found.get(u, 0) for u in ids)
+
+
 def _store(unit_id: int, month: date, counts: Counter[Key]) -> None:
+    bump_version([unit_id])
     MonthlyCount.objects.filter(unit_id=unit_id, month=month).delete()
     MonthlyCount.objects.bulk_create(
         [MonthlyCount(unit_id=unit_id, month=month, dimension=d[:40], value=v[:300], source=s, tier=t, jurisdiction=j, count=n)
@@ -195,6 +215,8 @@ def month_refresh(*, unit_id: int, month: date) -> None:
     mark's row), so nothing is missed."""
     with transaction.atomic():
         StaleMonth.objects.filter(unit_id=unit_id, month=month).delete()
+        forget_marks()  # this process marks again what changes from now on (before and after the commit)
+        transaction.on_commit(forget_marks)
         _store(unit_id, month, compute_month(unit_id, month))
 
 
@@ -249,8 +271,11 @@ def rebuild(*, progress: Any = None) -> int:
     """Every aggregate from scratch; returns the number of months computed."""
     months = sorted(_months_with_data())
     with transaction.atomic():
+        bump_version(MonthlyCount.objects.values_list("unit_id", flat=True).order_by().distinct())
         MonthlyCount.objects.all().delete()
         StaleMonth.objects.all().delete()
+        forget_marks()
+        transaction.on_commit(forget_marks)
     for unit_id, month in months:
         with transaction.atomic():
             _store(unit_id, month, compute_month(unit_id, month))
@@ -261,20 +286,80 @@ def rebuild(*, progress: Any = None) -> int:
 
 # --- stale marks ---------------------------------------------------------------------------------------------
 
+# (database alias, unit, month) → time.monotonic() when this process last committed a
+# mark of it: intake finishes hundreds of reports a second in the same month, and
+# each would otherwise write the same mark again. See `mark_stale`.
+_marked: dict[tuple[str, int, date], float] = {}
+_marked_lock = threading.Lock()
+
+
+def _memo_seconds() -> float:
+    """HIMAYA_STATS_MARK_MEMO_SECONDS from the settings, else the environment,
+    else 0: off (a test suite's rolled-back rows reuse ids)."""
+    import os
+
+    from django.conf import settings
+
+    configured = getattr(settings, "HIMAYA_STATS_MARK_MEMO_SECONDS", None)
+    return float(configured if configured is not None else os.environ.get("HIMAYA_STATS_MARK_MEMO_SECONDS") or 0)
+
+
+def forget_marks() -> None:
+    """Forget every mark this process remembers (a month recomputed here, a rebuild):
+    the next change marks again."""
+    with _marked_lock:
+        _marked.clear()
+
+
 def mark_stale(unit_id: int | None, moments: Iterable[datetime | date | None]) -> None:
     """Mark the months of these moments stale for the unit (inside the caller's
-    transaction: the mark commits with the change, or neither does)."""
+    transaction: the mark commits with the change, or neither does).
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING: the months newly
+    marked), and none for a month this process committed a mark of less than
+    HIMAYA_STATS_MARK_MEMO_SECONDS ago. The memory is OFF by default (0), and `himaya
+    serve` does not turn it on: it is per process, so a month recomputed elsewhere within
+    that window (a reader, the refresh task) is not marked again by this process until
+    the window ends — a report finished in it would be counted only at the month's next
+    mark, which may never come for the last report of a burst. Kept for a site that
+    prefers one write per month per second to exact figures. A mark is remembered only
+    once it has committed."""
+    from django.db import connection
+
     if unit_id is None:
         return
     months = {m for m in (month_of(x) for x in moments) if m is not None}
     if not months:
         return
-    # Only a month that was not stale yet asks for a refresh: a burst asks once.
-    new = months - set(StaleMonth.objects.filter(unit_id=unit_id, month__in=months).values_list("month", flat=True))
-    if not new:
-        return
-    StaleMonth.objects.bulk_create([StaleMonth(unit_id=unit_id, month=m) for m in sorted(new)], ignore_conflicts=True)
-    transaction.on_commit(lambda: _refresh_soon(unit_id, new))
+    memo = _memo_seconds()
+    now = time_monotonic()
+    if memo > 0:
+        with _marked_lock:
+            months = {m for m in months if now - _marked.get((connection.alias, unit_id, m), -memo) >= memo}
+        if not months:
+            return
+    field = StaleMonth._meta.get_field
+    marked_at = field("marked_at").get_db_prep_value(timezone.now(), connection)
+    ordered = sorted(months)
+    with connection.cursor() as cursor:
+        # Only a month that was not stale yet asks for a refresh: a burst asks once.
+        cursor.execute(
+            f"INSERT INTO {StaleMonth._meta.db_table} (unit_id, month, marked_at) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(ordered)) + " ON CONFLICT (unit_id, month) DO NOTHING RETURNING month",
+            [v for m in ordered for v in (unit_id, field("month").get_db_prep_value(m, connection), marked_at)],
+        )
+        new = {m if isinstance(m, date) else date.fromisoformat(str(m)) for (m,) in cursor.fetchall()}
+    if memo > 0:
+        alias = connection.alias
+
+        def remember() -> None:
+            with _marked_lock:
+                for m in months:
+                    _marked[(alias, unit_id, m)] = now
+
+        transaction.on_commit(remember)
+    if new:
+        transaction.on_commit(lambda: _refresh_soon(unit_id, new))
 
 
 def _refresh_soon(unit_id: int, months: set[date]) -> None:

@@ -16,8 +16,11 @@ the report, which is what a reader copies and `pdftotext` finds.
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +99,38 @@ def chart_png(chart: Chart, *, rtl: bool, width_cm: float = 16.0, dpi: int = 200
     with _lock:
         _draw(chart, rtl=rtl, width_cm=width_cm).savefig(out, format="png", dpi=dpi, metadata={"Software": None})
     return out.getvalue()
+
+
+# Print resolution of the report's charts. 150 dpi keeps 9-point Arabic labels
+# sharp on paper and screen (checked with pdftoppm) and draws in about half the
+# time of 200 dpi.
+REPORT_DPI = 150
+# The charts of a report are drawn in this many processes at once (matplotlib is
+# single-threaded and holds the GIL): the machine's cores, at most 4.
+CHART_PROCESSES = max(1, min(4, os.cpu_count() or 1))
+
+
+def _child_start() -> None:
+    """A forked child's own lock: the parent's may have been held by another thread."""
+    global _lock
+    _lock = threading.Lock()
+
+
+def _png_job(args: tuple[Chart, bool, int]) -> bytes:
+    chart, rtl, dpi = args
+    return chart_png(chart, rtl=rtl, dpi=dpi)
+
+
+def chart_pngs(charts: Sequence[Chart], *, rtl: bool, dpi: int = REPORT_DPI, processes: int | None = None) -> list[bytes]:
+    """Every chart as a PNG, in order, drawn in parallel processes when there are
+    several charts and cores (forked: the children use no database or thread)."""
+    processes = CHART_PROCESSES if processes is None else processes
+    jobs = [(c, rtl, dpi) for c in charts]
+    if processes <= 1 or len(jobs) < 4 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_png_job(j) for j in jobs]
+    _font_family()  # load the fonts once, before forking: every child inherits them
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"), initializer=_child_start) as pool:
+        return list(pool.map(_png_job, jobs, chunksize=max(1, len(jobs) // (processes * 2))))
 
 
 def _draw(chart: Chart, *, rtl: bool, width_cm: float) -> Any:

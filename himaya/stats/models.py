@@ -14,7 +14,9 @@ after the change commits. `himaya stats rebuild` recomputes every month.
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from himaya.accounts.permissions import Kind
 
@@ -49,3 +51,48 @@ class StaleMonth(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["unit", "month"], name="stats_stalemonth_unit_month")]
+
+
+class FiguresVersion(models.Model):
+    """A number that grows whenever one of the unit's `MonthlyCount` rows is
+    rewritten (in the same transaction): the dashboard's cache key carries it, so
+    a cached answer is never older than the aggregates it was drawn from."""
+
+    PERMISSION_KIND = Kind.STATISTICS
+    UNIT_PATH = "unit"
+
+    unit = models.OneToOneField("accounts.Unit", on_delete=models.CASCADE, related_name="+", primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+
+class ReportJob(models.Model):
+    """A national report asked for from the dashboard, produced in the background
+    (`himaya.stats.tasks.stats_report`): its state for the page, its PDF when done.
+    The PDF is statistics only (counts, no names); it is kept in the row so that a
+    web worker on another machine can serve it."""
+
+    PERMISSION_KIND = Kind.STATISTICS
+    UNIT_PATH = "unit"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Being produced")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=10)
+    lang = models.CharField(max_length=2)
+    external = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=500, blank=True)
+    pdf = models.BinaryField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def file_name(self) -> str:
+        return f"himaya-report-{self.period}-{self.lang}{'-external' if self.external else ''}.pdf"

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from himaya.accounts.permissions import Action, Kind, check
-from himaya.stats.charts import AMIRI_BOLD, AMIRI_REGULAR, Chart, amiri_available, chart_png
+from himaya.stats.charts import AMIRI_BOLD, AMIRI_REGULAR, Chart, amiri_available, chart_pngs
 from himaya.stats.events import stats_report_generated_event
 from himaya.stats.figures import Cell, ColumnRole, Figures, Filters, Measure, Period, PeriodKind, Table
 from himaya.stats.selectors import figures_for
@@ -87,6 +87,26 @@ def render_report(*, user_or_operator: Any, period: Period | str, lang: str, ext
 def report_document(*, user_or_operator: Any, period: Period | str, lang: str, external: bool,
                     out_path: str | os.PathLike[str]) -> RenderedReport:
     """`render_report`, also saying how many pages and bytes it wrote."""
+    period, pdf, pages = report_pdf(user_or_operator=user_or_operator, period=period, lang=lang, external=external)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", delete=False) as tmp:
+        tmp.write(pdf)
+        tmp_path = Path(tmp.name)
+    try:
+        with transaction.atomic():
+            stats_report_generated_event(actor=user_or_operator, period=period.label, lang=lang, external=external,
+                                         pages=pages, size=len(pdf))
+        os.replace(tmp_path, out)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return RenderedReport(pages=pages, size=len(pdf))
+
+
+def report_pdf(*, user_or_operator: Any, period: Period | str, lang: str, external: bool) -> tuple[Period, bytes, int]:
+    """The report's PDF bytes and page count, not audited (the caller audits when
+    it hands the file over). Same checks and errors as `render_report`."""
     if lang not in LANGUAGES:
         raise ValueError(f"bad language {lang!r}: use ar or en")
     if not isinstance(period, Period):
@@ -101,21 +121,7 @@ def report_document(*, user_or_operator: Any, period: Period | str, lang: str, e
             figures = figures.suppressed()  # `suppress` on every table: no count 1..4, none recomputable
         html = report_html(figures=figures, lang=lang)
     document = _layout(html)
-    pdf = document.write_pdf()
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", delete=False) as tmp:
-        tmp.write(pdf)
-        tmp_path = Path(tmp.name)
-    try:
-        with transaction.atomic():
-            stats_report_generated_event(actor=user_or_operator, period=period.label, lang=lang, external=external,
-                                         pages=len(document.pages), size=len(pdf))
-        os.replace(tmp_path, out)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    return RenderedReport(pages=len(document.pages), size=len(pdf))
+    return period, document.write_pdf(), len(document.pages)
 
 
 def _layout(html: str) -> Any:
@@ -192,7 +198,7 @@ def _is_series(table: Table) -> bool:
     return len(body) > 1 and all(_step_label(r.key) is not None for r in body)
 
 
-def _chart(table: Table, *, rtl: bool, funnel: bool) -> str | None:
+def _chart(table: Table, *, rtl: bool, funnel: bool) -> Chart | None:
     column = _chart_column(table)
     body = table.body
     if column is None or len(body) < 2:
@@ -217,9 +223,8 @@ def _chart(table: Table, *, rtl: bool, funnel: bool) -> str | None:
         title = str(table.title)
     else:
         title = f"{table.title}: {heading}"
-    chart = Chart(title=title, labels=labels, values=values, kind="series" if series else "bars",
-                  value_labels=[cell_text(c) for c in cells], highlight_first=funnel, parts=parts)
-    return "data:image/png;base64," + base64.b64encode(chart_png(chart, rtl=rtl)).decode()
+    return Chart(title=title, labels=labels, values=values, kind="series" if series else "bars",
+                 value_labels=[cell_text(c) for c in cells], highlight_first=funnel, parts=parts)
 
 
 def _plotted(cell: Cell) -> float:
@@ -235,8 +240,15 @@ def _section(table: Table, *, rtl: bool, funnel: bool = False) -> dict[str, Any]
         "rows": [{"label": str(r.label), "total": r.is_total, "cells": [{"text": cell_text(c), "suppressed": c.suppressed} for c in r.cells]}
                  for r in table.rows],
         "note": str(table.note) if table.note else "",
-        "chart": _chart(table, rtl=rtl, funnel=funnel),
+        "chart": _chart(table, rtl=rtl, funnel=funnel),  # a Chart, drawn with the others by `_draw_charts`
     }
+
+
+def _draw_charts(sections: list[dict[str, Any]], *, rtl: bool) -> None:
+    """Every section's chart as an embedded PNG, all drawn at once (in parallel)."""
+    drawn = [s for s in sections if s["chart"] is not None]
+    for section, png in zip(drawn, chart_pngs([s["chart"] for s in drawn], rtl=rtl)):
+        section["chart"] = "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _funnel_value(figures: Figures, index: int) -> Cell | None:
@@ -318,6 +330,7 @@ def report_html(*, figures: Figures, lang: str) -> str:
         title = _("National report on online child sexual exploitation and abuse")
         funnel_section = _section(figures.funnel, rtl=rtl, funnel=True)
         sections = [funnel_section] + [_section(t, rtl=rtl) for t in (*figures.tables, *figures.timings)]
+        _draw_charts(sections, rtl=rtl)
         summary, keys = _summary(figures)
         produced = timezone.localdate()
         context = {

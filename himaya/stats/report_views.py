@@ -1,25 +1,26 @@
-"""Downloading the national report from the dashboard (SPEC §3.7): a small form
-(period, language, edition) posted here; the answer is the PDF. The view parses
-the form and calls `report_document`, which checks the permission table
-(statistics export), renders and audits."""
+"""The national report from the dashboard (SPEC §3.7): a small form (period,
+language, edition) posted here asks for it (`report_job_start`, which checks the
+permission table); a background task produces and audits it (`report_job_run`);
+this page shows the user's reports' state and, once ready, the download."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
-from himaya.accounts.permissions import Action, Kind, allowed
+from himaya.accounts.permissions import Action, Kind, allowed, restrict
 from himaya.stats.figures import Period
-from himaya.stats.report import ReportUnavailable, report_document
+from himaya.stats.models import ReportJob
+from himaya.stats.report import report_problem
+from himaya.stats.services import report_job_start
 
 
 class ReportForm(forms.Form):
@@ -42,29 +43,50 @@ def report_form(*, period: str = "", data: Any = None) -> ReportForm:
     return ReportForm(data=data, initial=initial)
 
 
+def _jobs(user: Any) -> list[ReportJob]:
+    """The user's own recent report jobs (never another's, never another unit's)."""
+    return list(restrict(ReportJob.objects.all(), user, Action.EXPORT).filter(requested_by=user).defer("pdf")
+                .order_by("-created_at", "-id")[:10])
+
+
+def _page(request: HttpRequest, form: ReportForm, status: int = 200) -> HttpResponse:
+    jobs = _jobs(request.user)
+    pending = any(j.status in (ReportJob.Status.QUEUED, ReportJob.Status.RUNNING) for j in jobs)
+    return render(request, "stats/report/download.html", {"report_form": form, "jobs": jobs, "pending": pending}, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_download(request: HttpRequest) -> HttpResponse:
+    """GET: the form and the state of the user's reports. POST: ask for one; it is
+    produced in the background and this page shows it ready, with its download."""
     if not allowed(request.user, Action.EXPORT, Kind.STATISTICS):
         raise PermissionDenied("export statistics")
     if request.method == "GET":
-        return render(request, "stats/report/download.html", {"report_form": report_form(period=request.GET.get("period", ""))})
+        return _page(request, report_form(period=request.GET.get("period", "")))
     form = report_form(data=request.POST)
     if not form.is_valid():
-        return render(request, "stats/report/download.html", {"report_form": form}, status=400)
-    period: Period = form.cleaned_data["period"]
-    lang, external = form.cleaned_data["lang"], form.cleaned_data["external"]
-    with tempfile.TemporaryDirectory(prefix="himaya-report-") as folder:
-        out = Path(folder) / "report.pdf"
-        try:
-            report_document(user_or_operator=request.user, period=period, lang=lang, external=external, out_path=out)
-        except ReportUnavailable as exc:
-            form.add_error(None, _("The report cannot be produced on this server: %(reason)s") % {"reason": exc})
-            return render(request, "stats/report/download.html", {"report_form": form}, status=503)
-        # The file is read before the folder goes: FileResponse streams an open handle.
-        data = out.read_bytes()
-    name = f"himaya-report-{period.label}-{lang}{'-external' if external else ''}.pdf"
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return _page(request, form, status=400)
+    problem = report_problem()
+    if problem:  # said now rather than by a job that can only fail
+        form.add_error(None, _("The report cannot be produced on this server: %(reason)s") % {"reason": problem})
+        return _page(request, form, status=503)
+    report_job_start(actor=request.user, period=form.cleaned_data["period"], lang=form.cleaned_data["lang"],
+                     external=form.cleaned_data["external"])
+    return HttpResponseRedirect(reverse("stats:report"), status=303)
+
+
+@login_required
+@require_http_methods(["GET"])
+def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A ready report's PDF, to the user who asked for it."""
+    if not allowed(request.user, Action.EXPORT, Kind.STATISTICS):
+        raise PermissionDenied("export statistics")
+    job = restrict(ReportJob.objects.all(), request.user, Action.EXPORT).filter(
+        id=job_id, requested_by=request.user, status=ReportJob.Status.DONE).first()
+    if job is None:
+        raise Http404("no such report")
+    response = HttpResponse(bytes(job.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{job.file_name()}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -411,3 +411,40 @@ def _unit_name(user: Any, unit_id: int | None) -> str:
     return user.unit.name if getattr(user, "unit_id", None) else ""
 
 
+
+
+def figures_cache_key(*, user: Any, period: Period, filters: Filters | None, purpose: str) -> str:
+    """A key naming exactly what `figures_for(user, period, filters)` would read,
+    for caching what is drawn from it. Stale months are recomputed first, then the
+    key takes: the units the user may read (and whether the permission table lets
+    them read any row), the roles, each unit's aggregate version (it grows with
+    every rewrite of the unit's rows), the rule set (its service targets are in the
+    timing tables), the unit's name, the language, the period and the filters. So
+    a cached answer is never one drawn from older rows, nor another unit's."""
+    from hashlib import sha256
+
+    from django.utils import translation
+
+    from himaya.accounts.permissions import roles_of
+
+    filters = filters or Filters()
+    qs = stats_queryset(user, Action.VIEW)
+    visible = not qs.query.is_empty()
+    units = _unit_ids(user, None) or []
+    if visible:
+        aggregates.refresh_stale(unit_ids=units, start=period.start, end=period.end)
+    versions = aggregates.figures_version(units) if visible else ()
+    ruleset = _ruleset_version()
+    parts = [purpose, ",".join(map(str, units)), "visible" if visible else "none", ",".join(sorted(roles_of(user))),
+             ",".join(map(str, versions)), str(ruleset), _unit_name(user, None), translation.get_language() or "",
+             period.label, repr(sorted(filters.items().items()))]
+    return "stats:" + sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _ruleset_version() -> int:
+    from himaya.triage.services import ruleset_active
+
+    try:
+        return ruleset_active()[0]
+    except Exception:  # no rule set yet (an empty installation): the defaults
+        return 0

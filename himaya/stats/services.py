@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -70,3 +71,51 @@ def stats_rebuild(*, actor: Any, progress: Any = None) -> int:
     with transaction.atomic():
         events.stats_rebuilt_event(actor=actor, months=months)
     return months
+
+
+def report_job_start(*, actor: Any, period: Period | str, lang: str, external: bool) -> Any:
+    """Ask for the national report in the background (a web request must not lay
+    out a 20-page PDF). Checks the permission table and the input now, so a bad
+    request is refused at once; the job's state is on the report page."""
+    from himaya.stats.models import ReportJob
+    from himaya.stats.report import LANGUAGES
+    from himaya.stats.tasks import stats_report
+
+    check(actor, Action.EXPORT, Kind.STATISTICS)
+    if isinstance(period, str):
+        period = Period.parse(period)
+    if lang not in LANGUAGES:
+        raise ValueError(f"bad language {lang!r}: use ar or en")
+    with transaction.atomic():
+        job = ReportJob.objects.create(unit_id=actor.unit_id, requested_by=actor, period=period.label, lang=lang, external=external)
+        transaction.on_commit(lambda: stats_report.enqueue(job_id=job.id))
+    return job
+
+
+def report_job_run(*, job_id: int) -> str:
+    """Produce a job's PDF; idempotent and resumable: a job already done or failed
+    is left alone, one found running (its worker died) is produced again. The
+    production is audited (as the requester) in the transaction that stores the
+    file; a failure stores its reason for the page, in words."""
+    from django.utils import timezone
+
+    from himaya.stats.models import ReportJob
+    from himaya.stats.report import ReportUnavailable, report_pdf
+
+    job = ReportJob.objects.select_related("requested_by").filter(id=job_id).first()
+    if job is None or job.status in (ReportJob.Status.DONE, ReportJob.Status.FAILED):
+        return job.status if job else "missing"
+    ReportJob.objects.filter(id=job.id).update(status=ReportJob.Status.RUNNING, started_at=timezone.now())
+    try:
+        period, pdf, pages = report_pdf(user_or_operator=job.requested_by, period=job.period, lang=job.lang, external=job.external)
+    except (ReportUnavailable, PermissionDenied, ValueError) as exc:
+        reason = _("The report cannot be produced on this server: %(reason)s") % {"reason": exc} if isinstance(
+            exc, ReportUnavailable) else str(exc) or _("You may no longer export statistics.")
+        ReportJob.objects.filter(id=job.id).update(status=ReportJob.Status.FAILED, error=str(reason)[:500], finished_at=timezone.now())
+        return ReportJob.Status.FAILED
+    with transaction.atomic():
+        events.stats_report_generated_event(actor=job.requested_by, period=period.label, lang=job.lang, external=job.external,
+                                            pages=pages, size=len(pdf))
+        ReportJob.objects.filter(id=job.id).update(status=ReportJob.Status.DONE, pdf=pdf, pages=pages, size=len(pdf),
+                                                   finished_at=timezone.now(), error="")
+    return ReportJob.Status.DONE

@@ -29,3 +29,11 @@ def enqueue_refresh(*, unit_id: int, months: list[date]) -> None:
         stats_refresh.using(run_after=timezone.now() + REFRESH_DELAY).enqueue(**args)
     else:
         stats_refresh.enqueue(**args)
+
+
+@task()
+def stats_report(*, job_id: int) -> str:
+    """The national report asked for from the dashboard (`report_job_run`)."""
+    from himaya.stats.services import report_job_run
+
+    return report_job_run(job_id=job_id)

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -18,7 +20,7 @@ from django.utils.translation import gettext as _
 from himaya.accounts.permissions import Action, Kind, allowed
 from himaya.stats.figures import ColumnRole, Figures, Measure, Period, Table
 from himaya.stats.forms import FilterForm
-from himaya.stats.selectors import figures_for
+from himaya.stats.selectors import figures_cache_key, figures_for
 from himaya.stats.svg import Bar, bar_chart
 
 # The tables drawn as charts, and the column each one draws.
@@ -53,6 +55,25 @@ def _present(figures: Figures, rtl: bool) -> list[dict[str, Any]]:
     return out
 
 
+# How long a drawn dashboard is kept. Its key changes with every rewrite of the
+# unit's aggregates, so this only bounds the memory a period nobody reads keeps.
+GRID_TTL = 15 * 60
+
+
+def _grid(user: Any, period: Period, filters: Any) -> dict[str, Any]:
+    """The dashboard's tables and charts as HTML, drawn once per state of the
+    aggregates: later requests for the same unit, roles, period, filters and
+    language read it from the cache (the key: `figures_cache_key`)."""
+    key = figures_cache_key(user=user, period=period, filters=filters, purpose="dashboard")
+    found = cache.get(key)
+    if found is None:
+        figures = figures_for(user=user, period=period, filters=filters)
+        rtl = translation.get_language_bidi()
+        found = {"grid": render_to_string("stats/_grid.html", {"tables": _present(figures, rtl)}), "unit_name": str(figures.unit)}
+        cache.set(key, found, GRID_TTL)
+    return {"grid": mark_safe(found["grid"]), "unit_name": found["unit_name"]}  # noqa: S308 — rendered by our template
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not allowed(request.user, Action.VIEW, Kind.STATISTICS):
@@ -63,10 +84,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     else:
         period, filters = Period.parse(str(timezone.localdate().year)), None
     status = 200 if not form.is_bound or form.is_valid() else 400
-    figures = figures_for(user=request.user, period=period, filters=filters)
-    rtl = translation.get_language_bidi()
     context: dict[str, Any] = {
-        "form": form, "figures": figures, "period": period, "tables": _present(figures, rtl),
+        "form": form, "period": period, **_grid(request.user, period, filters),
         "may_export": allowed(request.user, Action.EXPORT, Kind.STATISTICS),
         "query": request.GET.urlencode(),
     }
@@ -114,3 +133,12 @@ def report_download(request: HttpRequest) -> HttpResponse:
     except ImportError:
         return HttpResponse(_("The national report is not available on this server."), status=503, content_type="text/plain")
     return view(request)
+
+
+def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A ready national report's PDF (himaya.stats.report_views)."""
+    try:
+        from himaya.stats.report_views import report_file as view
+    except ImportError:
+        return HttpResponse(_("The national report is not available on this server."), status=503, content_type="text/plain")
+    return view(request, job_id)

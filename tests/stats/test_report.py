@@ -337,10 +337,13 @@ def test_report_is_audited_and_needs_the_export_permission(caseload: Caseload, t
     assert AuditEvent.objects.filter(action="stats.report_generated").count() == 1
 
 
-def test_download_from_the_dashboard(caseload: Caseload, client: Any, tmp_path: Path) -> None:
+def test_download_from_the_dashboard(caseload: Caseload, client: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any) -> None:
+    """Asking for the report answers at once (a background job produces it); the
+    report page shows it ready with its download, a PDF, audited once."""
     from django.urls import reverse
 
     from himaya.audit.models import AuditEvent
+    from himaya.stats.models import ReportJob
 
     login_verified(client, caseload.supervisor)
     dashboard = client.get("/stats/", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
@@ -349,18 +352,89 @@ def test_download_from_the_dashboard(caseload: Caseload, client: Any, tmp_path: 
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="ar")
     assert page.status_code == 200
     assert "تنزيل التقرير الوطني (PDF)" in page.content.decode()
-    answer = client.post(url, {"period": this_year().label, "lang": "ar", "external": "on"})
+    with django_capture_on_commit_callbacks(execute=True):  # the job is enqueued once the request commits
+        answer = client.post(url, {"period": this_year().label, "lang": "ar", "external": "on"})
+    assert answer.status_code == 303 and answer["Location"] == url
+    job = ReportJob.objects.get()
+    assert job.status == ReportJob.Status.DONE and job.requested_by_id == caseload.supervisor.id  # the test's tasks run at once
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    link = reverse("stats:report_file", args=[job.id])
+    assert f'href="{link}"' in page and 'data-status="done"' in page and "جاهز" in page
+    assert 'http-equiv="refresh"' not in page  # nothing pending: the page stops refreshing
+    answer = client.get(link)
     assert answer.status_code == 200, answer.content[:300]
     assert answer["Content-Type"] == "application/pdf"
     assert f"himaya-report-{this_year().label}-ar-external.pdf" in answer["Content-Disposition"]
     pdf = tmp_path / "downloaded.pdf"
     pdf.write_bytes(answer.content)
     assert ARABIC_TITLE in pdf_text(pdf)
-    assert AuditEvent.objects.filter(action="stats.report_generated", data__external=True).count() == 1
+    event = AuditEvent.objects.get(action="stats.report_generated")
+    assert event.actor.endswith("stats-sup") and event.data["external"] is True and event.data["pages"] == job.pages
     bad = client.post(url, {"period": "last year", "lang": "ar"})
     assert bad.status_code == 400
     assert "2026-Q3" in bad.content.decode()
+    assert ReportJob.objects.count() == 1 and AuditEvent.objects.filter(action="stats.report_generated").count() == 1
+
+
+def test_a_report_is_only_for_who_asked(caseload: Caseload, client: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """Another supervisor of the unit, or of another unit, neither sees the job on
+    the report page nor downloads it."""
+    from django.urls import reverse
+
+    from himaya.accounts.services import user_create
+    from himaya.stats.models import ReportJob
+    from himaya.stats.services import report_job_start
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = report_job_start(actor=caseload.supervisor, period=this_year().label, lang="en", external=False)
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.DONE
+    link = reverse("stats:report_file", args=[job.id])
+    for name, unit in (("stats-sup-2", caseload.unit.code), ("stats-sup-b", "stats-report-b")):
+        other = user_create(username=name, password=PASSWORD, roles=["supervisor"], unit_code=unit)
+        client.logout()
+        login_verified(client, other)
+        assert client.get(link).status_code == 404
+        assert f'data-job="{job.id}"' not in client.get(reverse("stats:report")).content.decode()
+    client.logout()
+    login_verified(client, caseload.supervisor)
+    assert client.get(link).status_code == 200
+
+
+def test_a_failed_report_says_why_and_a_pending_one_refreshes(caseload: Caseload, client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                              django_capture_on_commit_callbacks: Any) -> None:
+    """A job whose production fails shows "Failed" and the reason on the page (no
+    download, no audit); one still waiting keeps the page refreshing; running the
+    task again (a worker that died) finishes it."""
+    from django.urls import reverse
+
+    from himaya.audit.models import AuditEvent
+    from himaya.stats import report
+    from himaya.stats.models import ReportJob
+    from himaya.stats.services import report_job_run, report_job_start
+
+    login_verified(client, caseload.supervisor)
+    monkeypatch.setattr(report, "amiri_available", lambda: False)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = report_job_start(actor=caseload.supervisor, period=this_year().label, lang="ar", external=False)
+    failed.refresh_from_db()
+    assert failed.status == ReportJob.Status.FAILED and "fonts-hosny-amiri" in failed.error
+    page = client.get(reverse("stats:report"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-status="failed"' in page and "fonts-hosny-amiri" in page and "فشل" in page  # "Failed", in the user's Arabic
+    assert reverse("stats:report_file", args=[failed.id]) not in page
+    assert client.get(reverse("stats:report_file", args=[failed.id])).status_code == 404
+    assert not AuditEvent.objects.filter(action="stats.report_generated").exists()
+    monkeypatch.undo()
+
+    waiting = report_job_start(  # not committed here: no worker has started it yet
+        actor=caseload.supervisor, period=this_year().label, lang="en", external=False)
+    page = client.get(reverse("stats:report"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-status="queued"' in page and 'http-equiv="refresh"' in page
+    ReportJob.objects.filter(id=waiting.id).update(status=ReportJob.Status.RUNNING)  # its worker died mid-way
+    assert report_job_run(job_id=waiting.id) == ReportJob.Status.DONE
+    assert report_job_run(job_id=waiting.id) == ReportJob.Status.DONE  # again: nothing done twice
     assert AuditEvent.objects.filter(action="stats.report_generated").count() == 1
+    assert client.get(reverse("stats:report_file", args=[waiting.id]))["Content-Type"] == "application/pdf"
 
 
 def test_download_refused_to_a_role_that_may_not_export(caseload: Caseload, client: Any) -> None:
