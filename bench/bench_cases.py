@@ -301,10 +301,14 @@ def main() -> None:
     env = {"HIMAYA_HOME": str(home), "DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "HIMAYA_KEY_DIR": str(home / "keys"), "HIMAYA_LOG_LEVEL": "WARNING", "HIMAYA_INSECURE_COOKIES": "1",
            "HIMAYA_SECRET_KEY": os.environ.get("HIMAYA_SECRET_KEY", "bench-cases-secret-key-not-for-production-0123456789")}
+    # A kept database's keys, beside it for --reuse: one folder per database name, so that
+    # keeping another database (--database-url) never deletes the default one's keys.
+    name = args.database_url.rsplit("/", 1)[-1]
+    kept_keys = "/tmp/himaya-bench-cases-keys" + ("" if name == "himaya_bench_cases" else f"-{name}")
     if args.reuse:
-        env["HIMAYA_KEY_DIR"] = os.environ.get("HIMAYA_KEY_DIR", "/tmp/himaya-bench-cases-keys")
+        env["HIMAYA_KEY_DIR"] = os.environ.get("HIMAYA_KEY_DIR", kept_keys)
     elif args.keep_database:
-        env["HIMAYA_KEY_DIR"] = "/tmp/himaya-bench-cases-keys"
+        env["HIMAYA_KEY_DIR"] = kept_keys
         shutil.rmtree(env["HIMAYA_KEY_DIR"], ignore_errors=True)
     try:
         if not args.reuse:
@@ -321,7 +325,14 @@ def main() -> None:
 
         mine = {n: list(Case.objects.filter(assignees__username=n).values_list("id", flat=True)[:200]) for n in names}
         connection.close()
-        server = Server(env=dict(os.environ), home=home, web_workers=args.web_workers, threads=args.threads, task_workers=0)
+        for attempt in range(3):  # on a busy machine the server can take over the 60 s Server waits for
+            try:
+                server = Server(env=dict(os.environ), home=home, web_workers=args.web_workers, threads=args.threads, task_workers=0)
+                break
+            except SystemExit as exc:
+                if attempt == 2 or "healthy" not in str(exc):
+                    raise
+                print(f"{exc}: starting it again (busy machine)", flush=True)
         sampler = make_sampler(server.proc.pid, args.database_url)
         try:
             t = time.perf_counter()

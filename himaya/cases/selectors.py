@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -92,7 +93,9 @@ def case_detail_prefetched(case: Case, *, just_read: bool = False) -> Case:
         [case],
         "assignees", "case_reports",
         Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
-            Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")), "reports")),
+            Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")),
+            # only the reports' ids are shown: their encrypted XML and document stay unread
+            Prefetch("reports", queryset=Report.objects.only("id")))),
         Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related(
             "identifiers", Prefetch("steps", queryset=SuspectStep.objects.select_related("by")))),
         Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
@@ -110,10 +113,11 @@ def case_report_ids(case: Case) -> list[int]:
 
 def case_offered_reports(*, user: User, case: Case) -> QuerySet[Report]:
     """Reports of the case's unit that joined one of its clusters later and are in
-    no case yet: offered to the case, for a person to add (or not)."""
+    no case yet: offered to the case, for a person to add (or not). One query: the
+    case's clusters are a subquery."""
     clusters = (Report.objects.filter(case_link__case=case).exclude(linkage__unit_cluster_id=0)
                 .values_list("linkage__unit_cluster_id", flat=True))
-    return (report_queryset_for_user(user).filter(unit_id=case.unit_id, linkage__unit_cluster_id__in=list(clusters),
+    return (report_queryset_for_user(user).filter(unit_id=case.unit_id, linkage__unit_cluster_id__in=clusters,
                                                   case_link__isnull=True).exclude(status=ReportStatus.OPEN).order_by("id"))
 
 
@@ -121,27 +125,91 @@ def task_get_for_user(*, user: User, task_id: int, action: Action = Action.VIEW)
     return get_for(Task.objects.select_related("case", "assignee"), user, action, id=_id(task_id))
 
 
-def my_work(*, user: User) -> dict[str, Any]:
-    """The user's open tasks (overdue first, then by due date) and the open cases
-    they are assigned to, with their deadlines."""
-    today = timezone.localdate()
+MY_WORK_PAGE = 20  # rows per section of "my work": a person with 1,000 cases reads the first ones and counts, not all
+
+
+@dataclass(frozen=True)
+class Section:
+    """One page of a "my work" section: its rows, how many there are in all, and where it stands."""
+
+    rows: list[Any]
+    count: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.size + len(self.rows)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _section(qs: QuerySet[Any], page: int, size: int) -> Section:
+    """A page of `qs`. The first page of a short section costs one query (its length is
+    its count); a full or later page adds the count."""
+    page = max(1, page)
+    if page == 1:
+        rows = list(qs[: size + 1])
+        if len(rows) <= size:
+            return Section(rows, len(rows), 1, size)
+        return Section(rows[:size], qs.count(), 1, size)
+    count = qs.count()
+    page = min(page, max(1, -(-count // size)))
+    return Section(list(qs[(page - 1) * size: page * size]), count, page, size)
+
+
+MY_WORK_SECTIONS = ("overdue", "due", "referrals", "legal", "cases")
+
+
+def my_work(*, user: User, pages: dict[str, int] | None = None, size: int | None = None) -> dict[str, Any]:
+    """The user's open tasks (overdue ones in their own section, each by due date), the
+    referrals they answer for, the legal requests of their open cases awaiting an answer
+    and their open cases (nearest deadline first) — each section a page of `size` rows
+    with its count, whatever the number of cases (`pages`: the page of each section)."""
+    pages = pages or {}
+    size = size or MY_WORK_PAGE
+    today, now = timezone.localdate(), timezone.now()
     # One's own tasks, and the unassigned ones of one's open cases (a P1 case's first
     # action is created before anyone is given the case).
-    mine = Q(assignee=user) | Q(assignee__isnull=True, case__assignees=user, case__status__in=OPEN_STATUSES)
-    tasks = list(restrict(Task.objects.filter(mine, status=TaskStatus.OPEN), user, Action.VIEW).distinct()
-                 .select_related("case").order_by("due", "due_at", "id"))
+    # The cases as a subquery, not a join: no duplicate rows, so no DISTINCT, and the
+    # database can stop at the page's rows instead of sorting all of a person's tasks.
+    my_open_cases = Case.objects.filter(assignees=user, status__in=OPEN_STATUSES).values("id")
+    mine = Q(assignee=user) | Q(assignee__isnull=True, case_id__in=my_open_cases)
+    tasks = (restrict(Task.objects.filter(mine, status=TaskStatus.OPEN), user, Action.VIEW)
+             .select_related("case").order_by("due", "due_at", "id"))
+    late = Q(due_at__lt=now) | Q(due_at__isnull=True, due__lt=today)  # Task.overdue, in SQL
     # The page shows no assignees: the list's prefetch of them is dropped.
-    cases = list(case_list_for_user(user=user, status="open", mine=True).prefetch_related(None).order_by("deadline", "id"))
-    requests = list(restrict(LegalRequest.objects.filter(case__assignees=user, answered_on__isnull=True, case__status__in=[
-        s for s in CaseStatus.values if s != CaseStatus.CLOSED]), user, Action.VIEW).select_related("case").order_by("due_on", "id"))
-    referrals = list(restrict(Referral.objects.filter(officer=user).exclude(state__in=["declined", "completed", "withdrawn"]), user,
-                              Action.VIEW).select_related("victim__case").order_by("requested_at"))
+    cases = case_list_for_user(user=user, status="open", mine=True).prefetch_related(None).order_by("deadline", "id")
+    requests = restrict(LegalRequest.objects.filter(case__assignees=user, answered_on__isnull=True, case__status__in=OPEN_STATUSES),
+                        user, Action.VIEW).select_related("case").order_by("due_on", "id")
+    referrals = restrict(Referral.objects.filter(officer=user).exclude(state__in=["declined", "completed", "withdrawn"]), user,
+                         Action.VIEW).select_related("victim__case").order_by("requested_at", "id")
     return {
-        "overdue": [t for t in tasks if t.overdue],
-        "due": [t for t in tasks if not t.overdue],
-        "cases": cases,
-        "legal_requests": requests,
-        "referrals": referrals,
+        "overdue": _section(tasks.filter(late), pages.get("overdue", 1), size),
+        "due": _section(tasks.exclude(late), pages.get("due", 1), size),
+        "referrals": _section(referrals, pages.get("referrals", 1), size),
+        "legal_requests": _section(requests, pages.get("legal", 1), size),
+        "cases": _section(cases, pages.get("cases", 1), size),
         "today": today,
     }
 

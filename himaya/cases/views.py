@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db.models import Choices
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -81,7 +83,30 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_work(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/my_work.html", selectors.my_work(user=request.user))
+    """Each section is a page of its rows with its count; `?overdue=2` (or due, referrals,
+    legal, cases) turns that section's page, the others stay where they were."""
+    pages = {name: _page_number(request.GET.get(name)) for name in selectors.MY_WORK_SECTIONS}
+    context = selectors.my_work(user=request.user, pages=pages)
+    key_of = {"legal": "legal_requests"}
+    context["pagers"] = {name: _pager_links(request, name, context[key_of.get(name, name)]) for name in selectors.MY_WORK_SECTIONS}
+    return render(request, "cases/my_work.html", context)
+
+
+def _page_number(value: str | None) -> int:
+    """A page number from the address; anything else is the first page (never an error)."""
+    value = (value or "").strip()
+    return min(int(value), 10**6) if value.isdigit() and int(value) > 0 else 1
+
+
+def _pager_links(request: HttpRequest, name: str, section: selectors.Section) -> dict[str, str]:
+    """The addresses of a section's previous and next pages, keeping the other sections' pages."""
+    links = {}
+    for label, page, wanted in (("previous", section.page - 1, section.has_previous), ("next", section.page + 1, section.has_next)):
+        if wanted:
+            query = request.GET.copy()
+            query[name] = str(page)
+            links[label] = f"?{query.urlencode()}#{'my-' + name if name in ('referrals', 'legal', 'cases') else name}"
+    return links
 
 
 def _options(choices: Any, selected: Any = None) -> SafeString:
@@ -90,39 +115,86 @@ def _options(choices: Any, selected: Any = None) -> SafeString:
         (value, mark_safe(" selected") if value == selected else "", label) for value, label in choices))
 
 
+@functools.lru_cache(maxsize=256)
+def _choice_options(choices: type[Choices], language: str, selected: Any = None, without: frozenset[str] = frozenset()) -> SafeString:
+    """The <option>s of one of the models' fixed choices, in one language: the same for
+    every page, so rendered (and translated) once per process, not on every page."""
+    return _options([(v, lbl) for v, lbl in choices.choices if v not in without], selected)
+
+
+def _address(name: str) -> Callable[[int], str]:
+    """An object's address by URL name: reversed once per page, not once per row."""
+    marker = 7_654_321_987
+    head, tail = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+TIMELINE_SHOWN = 100  # the latest events on the case page; the rest on request (?timeline=all) and in the printable timeline
+APPEARANCES_SHOWN = 20  # a suspect's identifier can be in thousands of reports: the page lists the latest, with the count
+
+
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_detail_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id), just_read=True)
     user = request.user
+    language = translation.get_language() or ""
     victims = selectors.case_victims_shown(user=user, case=case)
-    # The forms' option lists are built once per page (per distinct choice), not per object.
-    identification_options = {v: _options(Identification.choices, v) for v in {item["victim"].identification for item in victims}}
+    # The forms' option lists are built once per page (per distinct choice), not per
+    # object, and a fixed choice list once per process and language.
+    victim_url, referral_url, move_url = _address("cases:victim_update"), _address("cases:referral_create"), _address("cases:referral_move")
     for item in victims:
-        item["identification_options"] = identification_options[item["victim"].identification]
+        item["identification_options"] = _choice_options(Identification, language, item["victim"].identification)
+        item["update_url"], item["referral_url"] = victim_url(item["victim"].pk), referral_url(item["victim"].pk)
         for ref in item["victim"].referrals.all():
             ref.moves = next_moves(ReferralState, services.REFERRAL_MOVES, ref.state)
             ref.move_options = _options(ref.moves)
+            ref.move_url = move_url(ref.pk)
     appearances = selectors.suspects_appearances(user=user, suspects=list(case.suspects.all()))
-    suspects = [{"suspect": s, **appearances[s.pk], "moves": (moves := next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)),
-                 "move_options": _options(moves)}
-                for s in case.suspects.all()]
+    suspects = []
+    status_url, case_url = _address("cases:suspect_status"), _address("cases:detail")
+    for s in case.suspects.all():
+        seen = appearances[s.pk]
+        moves = next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)
+        for other in seen["cases"][:APPEARANCES_SHOWN]:
+            other.url = case_url(other.pk)
+        suspects.append({"suspect": s, "moves": moves, "move_options": _options(moves), "status_url": status_url(s.pk),
+                         # the latest reports and cases first; the rest counted
+                         "reports": seen["reports"][::-1][:APPEARANCES_SHOWN], "more_reports": max(0, len(seen["reports"]) - APPEARANCES_SHOWN),
+                         "clusters": seen["clusters"],
+                         "cases": seen["cases"][:APPEARANCES_SHOWN], "more_cases": max(0, len(seen["cases"]) - APPEARANCES_SHOWN)})
+    for url, objects, attr in ((_address("cases:task_status"), case.tasks.all(), "status_url"),
+                               (_address("cases:legal_answer"), case.legal_requests.all(), "answer_url"),
+                               (_address("cases:legal_document"), case.legal_requests.all(), "document_url"),
+                               (_address("cases:attachment_download"), case.attachments.all(), "download_url")):
+        for obj in objects:
+            setattr(obj, attr, url(obj.pk))
     report_ids = selectors.case_report_ids(case)
-    reported = selectors.case_reported_parties(case)
-    timeline = [{"event": e, "summary": event_summary(e), "actor": actor_name(e)} for e in case.timeline.all()]
-    unit_users = list(selectors.case_unit_users(case))
-    legal_results = [(v, lbl) for v, lbl in LegalRequestResult.choices if v != "pending"]
+    reported = selectors.case_reported_parties(case).only("id", "report_id", "position", "screen_name", "esp_identifier")
+    # The timeline grows with the case's life: the page shows its latest events (all on
+    # request, and always in the printable timeline); their times are formatted here,
+    # once, rather than through a template filter per event.
+    events = list(case.timeline.all())
+    earlier = 0 if request.GET.get("timeline") == "all" else max(0, len(events) - TIMELINE_SHOWN)
+    timeline = [{"event": e, "at": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"), "summary": event_summary(e), "actor": actor_name(e)}
+                for e in events[earlier:]]
+    unit_users = [u.username for u in selectors.case_unit_users(case).only("id", "username")]
+    assignee_names = {u.username for u in case.assignees.all()}
     return render(request, "cases/detail.html", {
         "case": case, "victims": victims, "suspects": suspects, "report_ids": report_ids, "reported": reported,
         "offered": list(selectors.case_offered_reports(user=user, case=case).values_list("id", flat=True)[:100]),
-        "timeline": timeline, "notes": list(case.notes.all()), "unit_users": unit_users,
-        "assignee_names": {u.username for u in case.assignees.all()},
+        "timeline": timeline, "timeline_earlier": earlier, "notes": list(case.notes.all()),
         "moves": next_moves(CaseStatus, services.CASE_MOVES, case.status),
-        "outcomes": [(v, lbl) for v, lbl in CaseOutcome.choices if v != CaseOutcome.MERGED],
-        "task_kinds": TaskKind.choices, "identifications": Identification.choices, "age_ranges": AgeRange.choices,
-        "sexes": Sex.choices, "referral_kinds": ReferralKind.choices,
-        "identifier_kinds": SuspectIdentifierKind.choices, "legal_kinds": LegalRequestKind.choices,
-        "legal_results": legal_results, "legal_result_options": _options(legal_results),
-        "officer_options": _options([(u.username, u.username) for u in unit_users], user.get_username()),
+        "outcome_options": _choice_options(CaseOutcome, language, without=frozenset({CaseOutcome.MERGED.value})),
+        "assign_options": format_html_join("", "<option value=\"{}\"{}>{}</option>", (
+            (name, mark_safe(" selected") if name in assignee_names else "", name) for name in unit_users)),
+        "assignee_options": _options([(name, name) for name in unit_users]),
+        "report_options": format_html_join("", "<option value=\"{}\">#{}</option>", ((rid, rid) for rid in report_ids)),
+        "task_kind_options": _choice_options(TaskKind, language), "identification_choice_options": _choice_options(Identification, language),
+        "age_range_options": _choice_options(AgeRange, language), "sex_options": _choice_options(Sex, language),
+        "referral_kind_options": _choice_options(ReferralKind, language), "identifier_kind_options": _choice_options(SuspectIdentifierKind, language),
+        "legal_kind_options": _choice_options(LegalRequestKind, language),
+        "legal_result_options": _choice_options(LegalRequestResult, language, without=frozenset({LegalRequestResult.PENDING.value})),
+        "officer_options": _options([(name, name) for name in unit_users], user.get_username()),
         "may": {name: allowed(user, action, kind) for name, action, kind in (
             ("change_case", Action.CHANGE, Kind.CASE), ("assign_case", Action.ASSIGN, Kind.CASE),
             ("create_task", Action.CREATE, Kind.TASK), ("change_task", Action.CHANGE, Kind.TASK),

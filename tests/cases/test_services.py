@@ -180,9 +180,9 @@ def test_tasks_and_their_status_moves(people, reports) -> None:  # type: ignore[
     task = S.task_create(actor=inv, case=case, kind="preservation_request", title="Preserve the account",
                          due=timezone.localdate() - datetime.timedelta(days=1), assignee="investigator")
     assert task.overdue and not task.done
-    assert selectors.my_work(user=inv)["overdue"] == [task]
+    assert selectors.my_work(user=inv)["overdue"].rows == [task]
     task = S.task_set_done(actor=inv, task=task, done=True)
-    assert task.done and task.done_at is not None and selectors.my_work(user=inv)["overdue"] == []
+    assert task.done and task.done_at is not None and selectors.my_work(user=inv)["overdue"].rows == []
     task = S.task_set_done(actor=inv, task=task, done=False)
     task = S.task_set_status(actor=inv, task=task, status="cancelled")
     with pytest.raises(CaseError):
