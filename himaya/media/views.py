@@ -6,6 +6,9 @@ session — one file at a time, blurred greyscale first, clearer only as a secon
 """
 from __future__ import annotations
 
+import io
+from typing import Any, BinaryIO
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -99,16 +102,29 @@ def file_authorise(request: HttpRequest, file_id: str) -> HttpResponse:
     return redirect("media:viewer", file_id=file_id)
 
 
-def _read_upload(upload) -> bytes:  # type: ignore[no-untyped-def]
-    # Uploads stream into the encrypted store (intake's handler); a list file is read back from there.
-    from himaya.core.crypto import decrypt_stream
+class _DecryptedUpload(io.RawIOBase):
+    """The plaintext of an uploaded list, decrypted a chunk at a time as the import reads it: the
+    upload streamed to disk encrypted (intake's handler), and a list of millions never sits whole in
+    memory (issue 18: a 200 MB list took 6.3 GiB)."""
 
-    pending = upload.pending
-    try:
-        with open(pending.temp_path, "rb") as fh:
-            return b"".join(decrypt_stream(fh))
-    finally:
-        pending.discard()
+    def __init__(self, fh: BinaryIO) -> None:
+        from himaya.core.crypto import decrypt_stream
+
+        self._chunks, self._left = decrypt_stream(fh), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            self._left = next(self._chunks, None)  # type: ignore[arg-type]
+            if self._left is None:
+                self._left = b""
+                return 0
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
 
 
 def error_text(exc: Exception) -> str:
@@ -128,19 +144,22 @@ def hashlists(request: HttpRequest) -> HttpResponse:
         if not selectors.can_manage_hashlists(request.user):
             raise PermissionDenied
         if form.is_valid():
-            data = _read_upload(form.cleaned_data["file"])
+            pending = form.cleaned_data["file"].pending
             try:
-                hash_list = services.hashlist_import(
-                    data=data, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"],
-                    scheme=form.scheme_or_none(), provenance=form.cleaned_data["provenance"], algorithm=form.cleaned_data["algorithm"],
-                    source_name=form.cleaned_data["file"].name, actor=request.user,
-                )
+                with open(pending.temp_path, "rb") as fh:
+                    hash_list = services.hashlist_import(
+                        source=_DecryptedUpload(fh), name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], fmt=form.cleaned_data["format"],
+                        scheme=form.scheme_or_none(), provenance=form.cleaned_data["provenance"], algorithm=form.cleaned_data["algorithm"],
+                        source_name=form.cleaned_data["file"].name, actor=request.user,
+                    )
             except (services.MediaError, ListFormatError) as exc:
                 messages.error(request, _("Nothing was imported: %(error)s") % {"error": error_text(exc)})
             else:
                 messages.success(request, _("%(name)s: version %(version)s, %(count)s hashes. Stored files are being re-matched.") % {
                     "name": hash_list.name, "version": hash_list.version, "count": hash_list.entry_count})
                 return redirect("media:hashlists")
+            finally:
+                pending.discard()
         status = 400
     return render(request, "media/hashlists.html", {
         "lists": lists, "jobs": selectors.rematch_jobs_for_user(user=request.user), "form": form,

@@ -32,12 +32,24 @@ from himaya.media.services import hashlist_import
 from himaya.media.vics import ListFormatError
 
 ROOT = Path(__file__).resolve().parents[2]
-ENTRIES = 300_000
-PEAK_RSS_LIMIT_MB = 300
+# Issue 18's "done when": a 6 M-entry list beside live intake, peak memory under 1 GB. On PostgreSQL
+# at that size (COPY of sorted batches: ~1 min of the import's CPU); on SQLite at 1 M, which keeps
+# the test near 3 minutes on a 2-core CI runner (SQLite writes the same list ~2x slower, and
+# pauses between batches for intake). HIMAYA_HASHLIST_TEST_ENTRIES overrides both.
+ENTRIES_POSTGRES = 6_000_000
+ENTRIES_SQLITE = 1_000_000
+PEAK_RSS_LIMIT_MB = 1024
 
 
 def md5_lines(count: int, seed: str = "") -> bytes:
     return b"".join(hashlib.md5(f"{seed}{n}".encode()).hexdigest().encode() + b"\n" for n in range(count))
+
+
+def write_md5_lines(path: Path, count: int) -> None:
+    """A generated list file of `count` MD5 lines (6 M: 198 MB in tmp, never in the repository)."""
+    with path.open("wb") as out:
+        for start in range(0, count, 100_000):
+            out.write(b"".join(hashlib.md5(str(n).encode()).hexdigest().encode() + b"\n" for n in range(start, min(count, start + 100_000))))
 
 
 class _Watching(io.RawIOBase):
@@ -59,19 +71,55 @@ class _Watching(io.RawIOBase):
         return len(chunk)
 
 
+def _seen_while_writing(monkeypatch, name: str, after_batches: int) -> list:
+    """What a reader of the list sees once `after_batches` batches of the new version are committed."""
+    from himaya.media import services
+
+    seen, written, write = [], [], services._write_rows
+
+    def watched(rows):  # type: ignore[no-untyped-def]
+        if len(written) == after_batches:
+            hash_list = HashList.objects.get(name=name)
+            seen.append((hash_list.version, hash_list.entry_count, HashEntry.objects.filter(hash_list=hash_list).count(),
+                         HashEntry.all_versions.filter(hash_list=hash_list).count()))
+        written.append(len(rows))
+        write(rows)
+
+    monkeypatch.setattr(services, "_write_rows", watched)
+    monkeypatch.setattr(services, "IMPORT_PAUSE", 0)
+    return seen
+
+
 @pytest.mark.django_db
-def test_readers_see_the_old_version_until_the_new_one_is_complete():
+def test_readers_see_the_old_version_until_the_new_one_is_complete(monkeypatch):
     old = md5_lines(30, seed="old")
     hashlist_import(data=old, name="seized", kind="known", fmt="lines", actor=OPERATOR)
     new = md5_lines(5_000, seed="new")
-    watching = _Watching(new, at=len(new) * 3 // 4, name="seized")
-    hash_list = hashlist_import(source=watching, name="seized", kind="known", fmt="lines", actor=OPERATOR, batch=500)
-    # Three quarters in (several batches committed), the list still showed version 1 with its 30 hashes.
-    assert watching.seen == (1, 30, 30)
+    seen = _seen_while_writing(monkeypatch, "seized", after_batches=7)
+    hash_list = hashlist_import(data=new, name="seized", kind="known", fmt="lines", actor=OPERATOR, batch=500)
+    # Seven batches (3,500 entries) committed, the list still showed version 1 with its 30 hashes.
+    assert seen == [(1, 30, 30, 30 + 3_500)]
     assert (hash_list.version, hash_list.entry_count) == (2, 5_000)
     assert HashEntry.objects.filter(hash_list=hash_list).count() == 5_000
     assert HashEntry.all_versions.filter(hash_list=hash_list).count() == 5_000  # the old version was purged
     assert hash_list.source_sha256 == hashlib.sha256(new).hexdigest()
+
+
+@pytest.mark.django_db
+def test_a_list_longer_than_a_sort_run_is_merged_from_runs_on_disk_whole_and_matched(monkeypatch):
+    """Lists are written in the index's order, sorted in bounded runs; a list of several runs is merged
+    from temporary files and arrives whole, each hash once, and a file on it is known."""
+    from himaya.media import services
+
+    monkeypatch.setattr(services, "SORT_RUN", 1_000)
+    monkeypatch.setattr(services, "IMPORT_PAUSE", 0)
+    data = md5_lines(4_500, seed="runs") + b"sha1:" + hashlib.sha1(b"x").hexdigest().encode() + b"\n"
+    hash_list = hashlist_import(data=data, name="merged", kind="known", fmt="lines", actor=OPERATOR, batch=700)
+    stored = list(HashEntry.objects.filter(hash_list=hash_list).values_list("algorithm", "value"))
+    assert hash_list.entry_count == len(stored) == 4_501
+    assert sorted(stored) == sorted([("md5", hashlib.md5(f"runs{n}".encode()).hexdigest()) for n in range(4_500)] + [("sha1", hashlib.sha1(b"x").hexdigest())])
+    # What matching reads (the live entries by algorithm and value) finds the last hash of the last run.
+    assert list(HashEntry.objects.filter(algorithm="md5", value=hashlib.md5(b"runs4499").hexdigest()).values_list("hash_list__name", flat=True)) == ["merged"]
 
 
 @pytest.mark.django_db
@@ -143,8 +191,9 @@ def site(tmp_path):
     subprocess.run([*himaya, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
     subprocess.run([*himaya, "create_reporter", "usr123", "--password", "pswd1234-example"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")  # why a submit failed, if one does
     server = subprocess.Popen([*himaya, "serve", "--port", str(port), "--web-workers", "2", "--task-workers", "1"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -157,10 +206,11 @@ def site(tmp_path):
         server.kill()
         pytest.fail("himaya serve did not come up")
     try:
-        yield {"base": base, "env": env}
+        yield {"base": base, "env": env, "log": tmp_path / "serve.log"}
     finally:
         server.terminate()
         server.wait(30)
+        log.close()
         if db:
             import psycopg
 
@@ -238,22 +288,33 @@ def list_state(site: dict, name: str) -> str:
                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
 
+def match_state(site: dict, md5: str) -> str:
+    code = (f"from himaya.media.models import HashEntry\n"
+            f"print(','.join(HashEntry.objects.filter(algorithm='md5', value={md5!r}).values_list('hash_list__name', flat=True)))")
+    return subprocess.run([sys.executable, "-m", "himaya", "shell", "-c", code], env=site["env"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_a_large_list_imports_in_bounded_memory_while_every_submit_succeeds(site, tmp_path):
+    default = ENTRIES_POSTGRES if "DATABASE_URL" in site["env"] else ENTRIES_SQLITE
+    entries = int(os.environ.get("HIMAYA_HASHLIST_TEST_ENTRIES", default))
     path = tmp_path / "known.txt"
-    path.write_bytes(md5_lines(ENTRIES))
+    write_md5_lines(path, entries)
     run = import_beside_intake(site, path, "national-known")
     assert run["returncode"] == 0, run["err"]
-    print(f"\n{ENTRIES} entries in {run['seconds']:.1f} s, peak RSS {run['peak_mb']:.0f} MB, {len(run['answers'])} reports submitted meanwhile")
-    assert f"{ENTRIES} hashes" in run["out"]
+    print(f"\n{entries} entries in {run['seconds']:.1f} s, peak RSS {run['peak_mb']:.0f} MB, {len(run['answers'])} reports submitted meanwhile")
+    assert f"{entries} hashes" in run["out"]
     # Intake answered every report while the list was written: no 1100, no timeout.
-    assert run["errors"] == []
+    assert run["errors"] == [], [line for line in site["log"].read_text(errors="replace").splitlines() if " 200 " not in line][-30:]
     assert len(run["answers"]) >= 3, "intake did not run beside the import"
     assert all(answer == ("0", "0") for answer in run["answers"]), run["answers"]
     # The list is whole, and only its one version is stored.
-    assert list_state(site, "national-known") == f"1 {ENTRIES} {ENTRIES} {ENTRIES}"
-    # The import's memory does not hold the list (the old path used ~1 KB an entry: 300 MB here).
+    assert list_state(site, "national-known") == f"1 {entries} {entries} {entries}"
+    # The import's memory does not hold the list (the old path used ~1 KB an entry: 6 GB at 6 M).
     assert run["peak_mb"] < PEAK_RSS_LIMIT_MB, f"peak RSS {run['peak_mb']:.0f} MB"
+    # The list is matched: what matching reads finds an entry from the middle of the file.
+    assert match_state(site, hashlib.md5(str(entries // 2).encode()).hexdigest()) == "national-known"
 
 
 def test_a_vics_list_is_read_one_media_item_at_a_time(tmp_path):
