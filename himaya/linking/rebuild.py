@@ -177,7 +177,7 @@ def _extract_chunk(bounds: tuple[int, int]) -> list[tuple[int, list[EntryRow], d
         out.append((rid, rows, j, prior_references(report)))  # type: ignore[arg-type]
     extra = along.read(bounds, linked) if along is not None else {}
     for row in out:
-        row[2]["evidence"] = JsonText(encode_json(row[2]["evidence"]))
+        row[2]["evidence"] = encode_json(row[2]["evidence"])  # a plain str across: a str subclass pickles at 10 times the cost
     if _CONTEXT["entries_table"]:
         write_rows(IdentifierEntry, ENTRY_COLUMNS, (row for rid, es, _, _ in out for row in _entry_rows(rid, es)), table=_CONTEXT["entries_table"],
                    line=_entry_line)
@@ -259,6 +259,19 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
             head = heads[(kind, display)] = f'{{"kind": {encode_json(kind)}, "value": {encode_json(display)}, "strength": '
         return head
 
+    earlier_via: dict[tuple[str, str], str] = {}
+
+    def via_alone(kind: str, display: str) -> str:
+        # What previously_linked_entry writes as "via" for a link of one shared
+        # identifier strong enough to say "previously reported" (grade.previously
+        # is its test): asked once per identifier, not once per merging pair.
+        via = earlier_via.get((kind, display))
+        if via is None:
+            entry = previously_linked_entry(0, [{"kind": kind, "value": display, "strength": MERGE_THRESHOLD}])
+            assert entry is not None
+            via = earlier_via[(kind, display)] = entry["via"]
+        return via
+
     def link_rows() -> Iterator[tuple[Any, ...]]:
         # Streamed into COPY, each pair dropped once written: the links are
         # the largest thing the rebuild makes, never all in memory at once.
@@ -268,12 +281,18 @@ def _link_part(part: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, s
                 kind, display, grade = items[0]
                 strength = grade.alone
                 via = f"[{via_head(kind, display)}{grade.shown}}}]"
-            else:
-                miss = 1.0
-                for _, _, grade in items:
-                    miss *= 1.0 - grade.strength
-                strength = round(1.0 - miss, 3)  # link_strength
-                via = "[" + ", ".join(f"{via_head(kind, display)}{grade.shown}}}" for kind, display, grade in items) + "]"
+                merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
+                if merges:
+                    merging.append((lo, hi))
+                    if grade.previously and unit_of[lo] == unit_of[hi]:  # as below, for one identifier
+                        previously.append((hi, lo, via_alone(kind, display)))
+                yield (lo, hi, strength, merges, JsonText(via), now)
+                continue
+            miss = 1.0
+            for _, _, grade in items:
+                miss *= 1.0 - grade.strength
+            strength = round(1.0 - miss, 3)  # link_strength
+            via = "[" + ", ".join(f"{via_head(kind, display)}{grade.shown}}}" for kind, display, grade in items) + "]"
             merges = strength >= MERGE_THRESHOLD and (lo, hi) not in separated
             if merges:
                 merging.append((lo, hi))
@@ -317,7 +336,7 @@ def _linkage_part(part: int) -> tuple[int, Any]:
             root = root_of[rid]
             unit_cluster_id = unit_cluster[(root, unit_of[rid])]
             seen_before = prior + sorted(previously.get(rid, []), key=lambda p: p["id"])
-            rows.append((rid, root, unit_cluster_id, j["country"] or "", (j["region"] or "")[:100], j["decision"], j["evidence"], seen_before, notes, now))
+            rows.append((rid, root, unit_cluster_id, j["country"] or "", (j["region"] or "")[:100], j["decision"], JsonText(j["evidence"]), seen_before, notes, now))
             if along is not None and rid in extra:  # (not there: gone meanwhile)
                 along_rows.append(along.row(rid, extra[rid], ClusterFacts(sizes[unit_cluster_id], len(seen_before), j["decision"], j["country"] or "")))
         n += write_rows(ReportLinkage, LINKAGE_COLUMNS, rows, table=ctx["table"], line=_linkage_line)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.db.models import F
 
 from himaya.linking.models import ReportLink, ReportLinkage
+from himaya.reports.models import Report
 from himaya.triage.models import ReportTriage
 from tests.linking.factory import ENTICEMENT, FileSpec, Person, report_xml, store
 
@@ -51,6 +54,8 @@ def test_rebuild_matches_incremental(unit, django_user_model) -> None:  # type: 
     # (A tab, a line break and a backslash: the rebuild writes this row as COPY text on PostgreSQL.)
     report_triage_override(report_id=r.id, actor=user, reason="seen\tbefore \\ twice\nby us", priority="P3",
                            classification={"offences": ["possession_distribution"], "note": "«viral»"})
+    # A report opened two hours before it finished: received (and due) from when it finished, both ways.
+    Report.objects.filter(id=abroad.id).update(opened_at=F("opened_at") - timedelta(hours=2))
     before = snapshot()
     assert {0.665, 0.9} <= set(ReportLink.objects.values_list("strength", flat=True))
     assert linking_rebuild()["reports"] == 10
