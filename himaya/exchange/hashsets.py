@@ -123,7 +123,7 @@ def hashset_import(*, data: bytes, signature: bytes | None, partner_name: str, n
         raise ExchangeError("the hash set has no signature beside it (FILE.sig); accept it with --unsigned if the partner sent none")
     digest = hashlib.sha256(data).hexdigest()
     provenance = (f"{PARTNER_PROVENANCE}{partner.name} ({partner.country}), key fingerprint {partner.fingerprint}, "
-                  f"imported {timezone.now().date().isoformat()}, "
+                  f"imported {timezone.localdate().isoformat()}, "
                   + ("signature verified" if signature is not None else "unsigned") + f", file SHA-256 {digest}")
     try:
         with transaction.atomic():

@@ -79,7 +79,9 @@ def build_report(answers: Answers, *, now: datetime, wording: Wording = Wording(
         summary.append(_leaf("escalateToHighPriority", wording.escalation))
     if ANNOTATIONS.get(answers.what):
         summary.append(Node(tag="reportAnnotations", children=[Node(tag=a, text="true") for a in ANNOTATIONS[answers.what]]))
-    moment = datetime.combine(answers.when, time(12, 0), tzinfo=timezone.utc) if answers.when else now
+    # The day the reporter gave, at noon; never later than now (a citizen who says
+    # "today" before noon, or whose day has already begun east of UTC, is not refused).
+    moment = min(datetime.combine(answers.when, time(12, 0), tzinfo=timezone.utc), now) if answers.when else now
     summary.append(_leaf("incidentDateTime", moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
     described = answers.when_text or ("" if answers.when else wording.undated)
     if described:

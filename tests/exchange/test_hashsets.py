@@ -56,7 +56,7 @@ def test_export_then_import_keeps_every_hash_and_names_its_provenance(partner_se
                             actor=OPERATOR)
     assert listed.name == "Jordan unit hash set" and listed.kind == ListKind.KNOWN and listed.entry_count == 5
     assert sorted(listed.entries.values_list("category", flat=True)) == ["1", "1", "1", "2", "2"]
-    for part in ("Jordan unit", "(JO)", partner.fingerprint, timezone.now().date().isoformat(), "signature verified"):
+    for part in ("Jordan unit", "(JO)", partner.fingerprint, timezone.localdate().isoformat(), "signature verified"):
         assert part in listed.provenance
 
 

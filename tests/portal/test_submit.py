@@ -122,3 +122,19 @@ def test_a_portal_report_joins_a_case_through_the_api(sent) -> None:  # type: ig
     assert response.status_code == 201 and response.json()["reports"] == [report.pk]
     assert client.get(f"/api/v1/reports/{report.pk}/").json()["source"] == "portal"
     assert client.get(f"/api/v1/reports/{report.pk}/").json()["case"] == response.json()["id"]
+
+
+@pytest.mark.django_db
+def test_a_child_reporting_what_happened_this_morning_is_not_refused() -> None:
+    """The day a citizen gives is stored at noon; at 07:00 noon has not come, and
+    in Hebron 01:00 is already the next day in the form while still yesterday in UTC."""
+    from datetime import datetime, timezone as tz
+    from zoneinfo import ZoneInfo
+
+    from himaya.portal.services import portal_report_submit
+    from tests.portal.conftest import sextortion_answers
+
+    for now in (datetime(2026, 12, 3, 7, 0, tzinfo=tz.utc), datetime(2026, 12, 3, 23, 30, tzinfo=tz.utc)):
+        local_day = now.astimezone(ZoneInfo("Asia/Hebron")).date()
+        report, _ = portal_report_submit(answers=sextortion_answers(when=local_day), contact={}, uploads=[], now=now)
+        assert report.incident_at is not None and report.incident_at <= now

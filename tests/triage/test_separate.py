@@ -45,7 +45,7 @@ def test_an_analyst_separates_two_reports_in_arabic_and_undoes_it(pair) -> None:
     response = c.post(f"/linking/reports/{a.id}/separate/{b.id}/", {"reason": "توأمان يتشاركان هاتف العائلة"})
     assert response.status_code == 302
     assert cluster(a) == a.id and cluster(b) == b.id
-    today = timezone.now().strftime("%Y-%m-%d")
+    today = timezone.localdate().isoformat()
     for report in (a, b):  # shown on both reports' links
         panel = links_panel(c, report)
         assert f"فصل بينهما <bdi>analyst-a</bdi> بتاريخ {today}" in panel
