@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.kill_tasks import abandoned_job_script
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -111,21 +113,7 @@ def test_scale_out_redis_workers_run_tasks_and_recover_abandoned_ones(rq_site, t
     _enqueue(rq_site, log, ["alpha"], seconds=0.1)
     # A job whose worker died mid-run: RQ finds it in the started registry past its
     # deadline and fails it as abandoned; the upkeep must queue it again.
-    abandon = (
-        "import django_rq, time\n"
-        "from tests.core.kill_tasks import mark\n"
-        f"mark.enqueue(path={str(log)!r}, name='orphan', seconds=0.1)\n"
-        "from django_tasks_rq import Job\n"
-        "q = django_rq.get_queue('default', job_class=Job)\n"
-        "job_id = q.job_ids[-1]\n"
-        "q.remove(job_id)\n"
-        "from rq.executions import Execution\n"
-        "with q.connection.pipeline() as pipe:\n"
-        "    execution = Execution.create(q.fetch_job(job_id), ttl=1, pipeline=pipe, worker_name='dead-worker')\n"
-        "    q.started_job_registry.add_execution(execution, pipeline=pipe, ttl=1)\n"
-        "    pipe.execute()\n"
-        "from himaya.core.tasks import rq_requeue_abandoned\n"
-        "time.sleep(2.5)\n"
+    abandon = abandoned_job_script(log) + (
         "print('requeued', rq_requeue_abandoned())\n"
     )
     out = subprocess.run([sys.executable, "-m", "himaya", "shell", "-c", abandon], env=rq_site, cwd=ROOT, capture_output=True, text=True)

@@ -14,17 +14,10 @@ from himaya.audit.models import AuditEvent
 from himaya.enrichment.models import ReportEnrichment, Stage
 from himaya.reports.models import DeviceIdEvent, Identifier, IncidentDetail, IpCaptureEvent, Party, Report
 from himaya.stats.models import StaleMonth
+from tests.intake.packages import package
 from tests.linking.factory import Person, report_xml
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-
-def package(root, docs: list[bytes]):  # type: ignore[no-untyped-def]
-    for n, xml in enumerate(docs):
-        folder = root / f"{n:04d}"
-        folder.mkdir(parents=True)
-        (folder / "report.xml").write_bytes(xml)
-    return root
 
 
 def documents(n: int) -> list[bytes]:

@@ -12,6 +12,7 @@ from himaya.audit.models import AuditEvent
 from himaya.enrichment.models import ReportEnrichment, Stage
 from himaya.reports.models import DeviceIdEvent, Identifier, IncidentDetail, IpCaptureEvent, Party, Report, ReportFile
 from himaya.triage.models import ReportTriage
+from tests.intake.packages import package
 from tests.linking.factory import Person, report_xml
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +29,6 @@ def rows_of(report: Report) -> dict[str, list]:  # type: ignore[type-arg]
         "devices": sorted((d.id_type, d.id_value, d.path, party_key.get(d.party_id)) for d in DeviceIdEvent.objects.filter(report=report)),
         "incidents": sorted((i.kind, i.position, i.content, i.additional_info) for i in IncidentDetail.objects.filter(report=report)),
     }
-
-
-def package(root, docs: list[bytes]):  # type: ignore[no-untyped-def]
-    for n, xml in enumerate(docs):
-        folder = root / f"{n:04d}"
-        folder.mkdir(parents=True)
-        (folder / "report.xml").write_bytes(xml)
-    return root
 
 
 def people(n: int) -> list[bytes]:

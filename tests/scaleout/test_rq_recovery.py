@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.kill_tasks import abandoned_job_script
 from tests.core.test_worker_kill import rq_site, site  # noqa: F401 (a site on the machine's Redis, its own database number)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,22 +20,7 @@ pytestmark = pytest.mark.slow
 def test_the_upkeep_thread_requeues_a_job_abandoned_by_a_dead_worker(rq_site, tmp_path) -> None:  # noqa: F811
     log = tmp_path / "log.txt"
     log.touch()
-    abandon = (
-        "import threading, time\n"
-        "import django_rq\n"
-        "from tests.core.kill_tasks import mark\n"
-        f"mark.enqueue(path={str(log)!r}, name='orphan', seconds=0.1)\n"
-        "from django_tasks_rq import Job\n"
-        "q = django_rq.get_queue('default', job_class=Job)\n"
-        "job_id = q.job_ids[-1]\n"
-        "q.remove(job_id)\n"
-        "from rq.executions import Execution\n"
-        "with q.connection.pipeline() as pipe:\n"
-        "    execution = Execution.create(q.fetch_job(job_id), ttl=1, pipeline=pipe, worker_name='dead-worker')\n"
-        "    q.started_job_registry.add_execution(execution, pipeline=pipe, ttl=1)\n"
-        "    pipe.execute()\n"
-        "time.sleep(2.5)\n"
-        "from himaya.core.tasks import rq_requeue_abandoned\n"
+    abandon = abandoned_job_script(log) + (
         "out = {}\n"
         "def upkeep():\n"
         "    try:\n"
