@@ -140,15 +140,13 @@ def fill(args) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def second_factors(usernames: list[str]) -> dict[str, object]:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from himaya.accounts.models import User
+    from himaya.accounts.models import AuthenticatorDevice, User
 
     out = {}
     for name in usernames:
         user = User.objects.get(username=name)
-        TOTPDevice.objects.filter(user=user).delete()
-        out[name] = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+        AuthenticatorDevice.objects.filter(user=user).delete()
+        out[name] = AuthenticatorDevice.objects.create(user=user, name="bench", confirmed=True)
     return out
 
 

@@ -135,15 +135,14 @@ def staff_sessions(env: dict[str, str], users: int) -> list[str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from himaya.accounts.models import AuthenticatorDevice
     from himaya.accounts.services import unit_get_or_create, user_create
 
     unit = unit_get_or_create()
     cookies = []
     for i in range(users):
         user = user_create(username=f"bench-analyst-{i}", password="bench-portal-pass-123", roles=["intake_analyst"], unit_code=unit.code)
-        device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+        device = AuthenticatorDevice.objects.create(user=user, name="bench", confirmed=True)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]

@@ -13,16 +13,17 @@ from typing import Any
 import pyotp
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from himaya.accounts.models import AuthenticatorDevice
 
 
-def totp_device(user: Any) -> TOTPDevice:
+def totp_device(user: Any) -> AuthenticatorDevice:
     """The user's confirmed TOTP device (made if missing)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
+    return device or AuthenticatorDevice.objects.create(user=user, name="authenticator", confirmed=True)
 
 
-def totp_code(device: TOTPDevice, *, ahead: int = 0) -> str:
+def totp_code(device: AuthenticatorDevice, *, ahead: int = 0) -> str:
     """The device's current code (`ahead` steps later: a code not used yet, within the
     tolerance of one step)."""
     return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).at(time.time() + ahead * device.step)

@@ -223,6 +223,9 @@ HIMAYA_STORAGE_URL = os.environ.get("HIMAYA_STORAGE_URL", "")
 # The largest identifier set a partner may offer in one match (himaya.exchange.psi): what bounds
 # how many guesses (every phone number of a country) one session could try.
 HIMAYA_PSI_MAX_SET = int(os.environ.get("HIMAYA_PSI_MAX_SET", "2000000"))
+# Finished national reports (PDFs asked for from the dashboard) kept this long, then deleted
+# when a new one is asked for (himaya.stats.services.report_jobs_prune).
+HIMAYA_STATS_REPORT_KEEP_DAYS = int(os.environ.get("HIMAYA_STATS_REPORT_KEEP_DAYS", "30"))
 
 # Unfinished provider reports (CyberTipline documentation §3, /finish).
 HIMAYA_OPEN_REPORT_TTL_HOURS = 24

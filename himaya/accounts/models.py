@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from himaya.core.crypto import master_key, site_cipher
 
 
 class Role(models.TextChoices):
@@ -123,3 +129,53 @@ class ApiToken(models.Model):
         from django.utils import timezone
 
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+def totp_seed_seal(*, user_id: int, seed: bytes) -> bytes:
+    """A TOTP seed as stored: nonce + AES-256-GCM under the site key, bound to the user."""
+    nonce = os.urandom(12)
+    return nonce + site_cipher(master_key()).encrypt(nonce, seed, f"himaya-totp-seed:{user_id}".encode())
+
+
+def totp_seed_unseal(*, user_id: int, sealed: bytes) -> bytes:
+    return site_cipher(master_key()).decrypt(sealed[:12], sealed[12:], f"himaya-totp-seed:{user_id}".encode())
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A staff member's TOTP authenticator (SPEC §3.10): django-otp's TOTPDevice with the
+    seed sealed (AES-256-GCM under the site key, which lives outside the database, and
+    bound to the user), so a copy of the database holds no seed and a sealed seed copied
+    onto another account does not open. django-otp's own TOTP table stays empty: its seeds
+    were moved here by migration 0005."""
+
+    SEED_BYTES = 20  # django-otp's default, what authenticator apps expect
+
+    sealed_key = models.BinaryField(editable=False)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator")
+
+    # django-otp's TOTP logic as it is (django_otp.oath.TOTP, replay guard, drift,
+    # throttling, the otpauth:// address): it reads the seed only through bin_key.
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+    def seed_set(self, seed: bytes) -> None:
+        self.sealed_key = totp_seed_seal(user_id=self.user_id, seed=seed)
+
+    @property
+    def bin_key(self) -> bytes:
+        return totp_seed_unseal(user_id=self.user_id, sealed=bytes(self.sealed_key))
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.sealed_key:  # a new device gets a random seed, as django-otp's does
+            self.seed_set(os.urandom(self.SEED_BYTES))
+        super().save(*args, **kwargs)

@@ -11,7 +11,9 @@ passwords. The session reaches nothing else until verified
 Recovery codes are kept only as a keyed digest (`recovery_digest`: HMAC-SHA-256
 under a key derived from the site's master key, which lives outside the database),
 so a copy of the database does not hand out a way past the second factor; the
-codes themselves are shown once and never stored.
+codes themselves are shown once and never stored. For the same reason the TOTP seed
+is sealed under that key (himaya.accounts.models.AuthenticatorDevice, not django-otp's
+TOTPDevice, whose table holds seeds in clear).
 """
 from __future__ import annotations
 
@@ -24,10 +26,9 @@ from dataclasses import dataclass
 import segno
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from himaya.accounts import events, throttle
-from himaya.accounts.models import AuthFailure, User
+from himaya.accounts.models import AuthenticatorDevice, AuthFailure, User
 from himaya.core.crypto import master_key
 
 RECOVERY_CODES = 10
@@ -36,25 +37,25 @@ RECOVERY_NAME = "recovery codes"
 
 
 def has_second_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def enrolment_device(*, user: User) -> TOTPDevice:
+def enrolment_device(*, user: User) -> AuthenticatorDevice:
     """The user's unconfirmed TOTP device (the same one until confirmed, so a reload
     shows the same secret)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+        device = AuthenticatorDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
     return device
 
 
-def secret_text(device: TOTPDevice) -> str:
+def secret_text(device: AuthenticatorDevice) -> str:
     """The secret as an authenticator app asks for it: base32, in groups of four."""
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def qr_svg(device: TOTPDevice) -> str:
+def qr_svg(device: AuthenticatorDevice) -> str:
     """The otpauth:// address as an inline SVG (no XML declaration, no style attribute)."""
     return segno.make(device.config_url, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff",
                                                                    title="otpauth")
@@ -65,15 +66,15 @@ def _digits(code: str) -> str:
 
 
 @transaction.atomic
-def enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> list[str] | None:
+def enrolment_confirm(*, user: User, device: AuthenticatorDevice, code: str) -> list[str] | None:
     """Confirm the device with a code from the app: returns the new recovery codes
     (shown once), or None for a wrong code (counted toward the lockout)."""
-    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+    device = AuthenticatorDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
     if not device.verify_token(_digits(code)):
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    AuthenticatorDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = _recovery_codes_new(user=user)
     events.user_second_factor_enrolled_event(user=user)
     return codes
@@ -108,7 +109,7 @@ def verify(*, user: User, code: str) -> Verification:
     """A TOTP code (six digits) or one recovery code, which is then used up."""
     code = _digits(code)
     if re.fullmatch(r"\d{6}", code):
-        devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        devices = list(AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=True))
     else:
         devices = list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
     if devices and not any(d.verify_is_allowed()[0] for d in devices):

@@ -205,8 +205,11 @@ def user_second_factor_reset(*, actor: User, user: User) -> None:
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from himaya.accounts.models import AuthenticatorDevice
+
     check(actor, Action.MANAGE, Kind.USER, user)
-    devices = TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)
+    devices = AuthenticatorDevice.objects.filter(user=user).delete()[1].get("accounts.AuthenticatorDevice", 0)
+    devices += TOTPDevice.objects.filter(user=user).delete()[1].get("otp_totp.TOTPDevice", 0)  # a plain seed (none since 0005)
     devices += StaticDevice.objects.filter(user=user).delete()[1].get("otp_static.StaticDevice", 0)
     events.user_second_factor_reset_event(actor=actor, user=user, devices=devices)
 

@@ -119,6 +119,7 @@ class AuditAction(models.TextChoices):
     # statistics
     STATS_REPORT_GENERATED = "stats.report_generated", _("National statistics report produced")
     STATS_EXPORTED = "stats.exported", _("Statistics tables exported")
+    STATS_DOWNLOADED = "stats.downloaded", _("Statistics file downloaded")
     STATS_REBUILT = "stats.rebuilt", _("Statistics recomputed from scratch")
     # the audit log itself
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -20,7 +20,7 @@ from himaya.accounts.permissions import Action, Kind, allowed, restrict
 from himaya.stats.figures import Period
 from himaya.stats.models import ReportJob
 from himaya.stats.report import report_problem
-from himaya.stats.services import report_job_start
+from himaya.stats.services import report_job_download, report_job_start
 
 
 class ReportForm(forms.Form):
@@ -82,10 +82,7 @@ def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
     """A ready report's PDF, to the user who asked for it."""
     if not allowed(request.user, Action.EXPORT, Kind.STATISTICS):
         raise PermissionDenied("export statistics")
-    job = restrict(ReportJob.objects.all(), request.user, Action.EXPORT).filter(
-        id=job_id, requested_by=request.user, status=ReportJob.Status.DONE).first()
-    if job is None:
-        raise Http404("no such report")
+    job = report_job_download(actor=request.user, job_id=job_id)
     response = HttpResponse(bytes(job.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{job.file_name()}"'
     response["Cache-Control"] = "no-store"

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import translation
+from django.http import Http404
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from himaya.accounts.permissions import Action, Kind, check
+from himaya.accounts.permissions import Action, Kind, check, restrict
 from himaya.stats import aggregates, events
 from himaya.stats.exports import FORMATS, write_csv, write_xlsx
 from himaya.stats.figures import Filters, Period
@@ -87,9 +90,45 @@ def report_job_start(*, actor: Any, period: Period | str, lang: str, external: b
     if lang not in LANGUAGES:
         raise ValueError(f"bad language {lang!r}: use ar or en")
     with transaction.atomic():
+        report_jobs_prune()
         job = ReportJob.objects.create(unit_id=actor.unit_id, requested_by=actor, period=period.label, lang=lang, external=external)
         transaction.on_commit(lambda: stats_report.enqueue(job_id=job.id))
     return job
+
+
+def report_jobs_prune(*, now: datetime | None = None) -> int:
+    """Delete the finished report jobs (done or failed, every unit's) older than
+    HIMAYA_STATS_REPORT_KEEP_DAYS, with their PDFs. Run whenever a report is asked
+    for, so the table stays the size of a month of requests without a schedule; the
+    production and each download of a removed report stay in the audit log."""
+    from himaya.stats.models import ReportJob
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.HIMAYA_STATS_REPORT_KEEP_DAYS)
+    return ReportJob.objects.filter(status__in=(ReportJob.Status.DONE, ReportJob.Status.FAILED),
+                                    finished_at__lt=cutoff).delete()[0]
+
+
+@transaction.atomic
+def report_job_download(*, actor: Any, job_id: int) -> Any:
+    """A ready report of the actor's own, to hand to their browser; the download is
+    audited (period, format, edition). Http404 for anything else."""
+    from himaya.stats.models import ReportJob
+
+    check(actor, Action.EXPORT, Kind.STATISTICS)
+    job = restrict(ReportJob.objects.all(), actor, Action.EXPORT).filter(
+        id=job_id, requested_by=actor, status=ReportJob.Status.DONE).first()
+    if job is None:
+        raise Http404("no such report")
+    events.stats_downloaded_event(actor=actor, period=job.period, fmt="pdf", external=job.external, lang=job.lang,
+                                  size=job.size, job_id=job.id)
+    return job
+
+
+@transaction.atomic
+def stats_download_record(*, actor: Any, period: Period, fmt: str, external: bool, lang: str, size: int) -> None:
+    """The dashboard's workbook handed to the user's browser (made by `stats_export`,
+    which audits the export itself)."""
+    events.stats_downloaded_event(actor=actor, period=period.label, fmt=fmt, external=external, lang=lang, size=size)
 
 
 def report_job_run(*, job_id: int) -> str:
@@ -97,8 +136,6 @@ def report_job_run(*, job_id: int) -> str:
     is left alone, one found running (its worker died) is produced again. The
     production is audited (as the requester) in the transaction that stores the
     file; a failure stores its reason for the page, in words."""
-    from django.utils import timezone
-
     from himaya.stats.models import ReportJob
     from himaya.stats.report import ReportUnavailable, report_pdf
 

@@ -102,7 +102,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def export_download(request: HttpRequest) -> HttpResponse:
     """The dashboard's tables as an XLSX workbook (the period and filters shown)."""
-    from himaya.stats.services import ExportError, stats_export
+    from himaya.stats.services import ExportError, stats_download_record, stats_export
 
     if not allowed(request.user, Action.EXPORT, Kind.STATISTICS):
         raise PermissionDenied("export statistics")
@@ -120,6 +120,7 @@ def export_download(request: HttpRequest) -> HttpResponse:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
         data = Path(path).read_bytes()
         name = Path(path).name
+    stats_download_record(actor=request.user, period=period, fmt="xlsx", external=external, lang=lang, size=len(data))
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"

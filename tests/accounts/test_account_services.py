@@ -5,10 +5,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from himaya.accounts import throttle
-from himaya.accounts.models import AuthFailure
+from himaya.accounts.models import AuthenticatorDevice, AuthFailure
 from himaya.accounts.selectors import user_is_locked
 from himaya.accounts.services import user_create, user_second_factor_reset, user_unlock
 from himaya.audit.models import AuditEvent
@@ -55,14 +54,14 @@ def test_unlock_and_reset_need_a_supervisor_of_the_same_unit(people):
 
 def test_second_factor_reset_removes_devices_and_codes(people):
     amal = people["amal"]
-    TOTPDevice.objects.create(user=amal, name="default", confirmed=True)
+    AuthenticatorDevice.objects.create(user=amal, name="default", confirmed=True)
     static = StaticDevice.objects.create(user=amal, name="recovery", confirmed=True)
     StaticToken.objects.create(device=static, token="abcd1234")
-    other = TOTPDevice.objects.create(user=people["inv"], name="default", confirmed=True)
+    other = AuthenticatorDevice.objects.create(user=people["inv"], name="default", confirmed=True)
     user_second_factor_reset(actor=people["sup"], user=amal)
-    assert not TOTPDevice.objects.filter(user=amal).exists()
+    assert not AuthenticatorDevice.objects.filter(user=amal).exists()
     assert not StaticDevice.objects.filter(user=amal).exists() and not StaticToken.objects.exists()
-    assert TOTPDevice.objects.filter(pk=other.pk).exists()
+    assert AuthenticatorDevice.objects.filter(pk=other.pk).exists()
     event = AuditEvent.objects.get(action="user.second_factor_reset")
     assert event.data["devices"] == 2 and event.actor == "user:sup-a"
 

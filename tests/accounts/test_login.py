@@ -10,9 +10,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from himaya.accounts.models import AuthFailure
+from himaya.accounts.models import AuthenticatorDevice, AuthFailure
 from himaya.accounts.selectors import user_is_locked
 from himaya.accounts.services import user_create, user_second_factor_reset, user_unlock
 from himaya.audit.models import AuditEvent
@@ -46,7 +45,7 @@ def full_login(client: Client, user, address: str = COLLEAGUE) -> bool:  # type:
     if password_step(client, user.username, PASSWORD, address).status_code != 302:
         return False
     device = totp_device(user)
-    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)  # several logins within one 30-second step
+    AuthenticatorDevice.objects.filter(pk=device.pk).update(last_t=-1)  # several logins within one 30-second step
     client.post(reverse("accounts:verify"), {"code": totp_code(device, ahead=1)}, REMOTE_ADDR=address)
     return client.get(reverse("reports:list")).status_code == 200
 
@@ -154,7 +153,7 @@ def test_enrolment_then_logins_with_a_code_and_with_a_recovery_code(people):  # 
     secret = re.search(r'data-secret="([A-Z2-7 ]+)"', page).group(1).replace(" ", "")
     assert client.get(reverse("accounts:enrol")).content.decode().count(secret[:4]) >= 1  # a reload shows the same secret
     assert client.post(reverse("accounts:enrol"), {"code": "123456" if pyotp.TOTP(secret).now() != "123456" else "654321"}).status_code == 200
-    assert not TOTPDevice.objects.get(user=people["amal"]).confirmed
+    assert not AuthenticatorDevice.objects.get(user=people["amal"]).confirmed
     response = client.post(reverse("accounts:enrol"), {"code": pyotp.TOTP(secret).now(), "next": "/triage/"})
     assert response.status_code == 200
     codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
@@ -193,7 +192,7 @@ def test_the_enrolment_page_is_not_for_a_user_who_has_a_second_factor(people):  
     password_step(client, "amal", PASSWORD)
     response = client.get(reverse("accounts:enrol"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:verify"))
-    assert TOTPDevice.objects.filter(user=people["amal"]).count() == 1
+    assert AuthenticatorDevice.objects.filter(user=people["amal"]).count() == 1
 
 
 def test_the_second_factor_and_token_pages_need_no_inline_script_or_style(people):  # type: ignore[no-untyped-def]

@@ -9,10 +9,9 @@ from django.http import Http404
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from himaya.accounts import throttle
-from himaya.accounts.models import AuthFailure, Unit, User
+from himaya.accounts.models import AuthenticatorDevice, AuthFailure, Unit, User
 from himaya.accounts.selectors import user_is_locked
 from himaya.accounts.services import AccountError, user_create, user_set_active, user_set_roles
 from himaya.audit.models import AuditEvent
@@ -50,7 +49,7 @@ def test_a_supervisor_creates_a_user_of_their_own_unit_with_an_audit_event(peopl
     new = user_create(username="nour", full_name="نور الهدى", password=NEW_PASSWORD, roles=["prosecutor"], actor=people["sup"])
     assert new.unit == people["sup"].unit and new.roles == ["prosecutor"] and new.is_active
     assert new.get_full_name() == "نور الهدى"
-    assert not TOTPDevice.objects.filter(user=new).exists()  # enrolled by the user at the first login
+    assert not AuthenticatorDevice.objects.filter(user=new).exists()  # enrolled by the user at the first login
     assert Client().login(username="nour", password=NEW_PASSWORD)
     [event] = [e for e in events("user.created") if e.target_id == str(new.pk)]
     assert event.actor == "user:sup-a" and event.unit_id == new.unit_id and event.data["roles"] == ["prosecutor"]
@@ -157,7 +156,7 @@ def test_another_units_user_does_not_exist_for_the_service_and_a_role_that_may_n
 
 def test_the_supervisor_sees_their_units_users_only(people):  # type: ignore[no-untyped-def]
     throttle_lock("inv-a")
-    TOTPDevice.objects.create(user=people["aud"], name="default", confirmed=True)
+    AuthenticatorDevice.objects.create(user=people["aud"], name="default", confirmed=True)
     response = signed_in(people["sup"]).get(reverse("accounts:users"))
     html = response.content.decode()
     assert response.status_code == 200
@@ -216,12 +215,12 @@ def test_the_supervisor_changes_roles_deactivates_reactivates_and_unlocks_throug
     assert inv.is_active
 
     throttle_lock("inv-a")
-    TOTPDevice.objects.create(user=inv, name="default", confirmed=True)
+    AuthenticatorDevice.objects.create(user=inv, name="default", confirmed=True)
     page = client.get(reverse("accounts:user", args=[inv.pk])).content.decode()
     assert 'id="user-unlock"' in page and 'id="user-second-factor-reset"' in page
     client.post(reverse("accounts:user_unlock", args=[inv.pk]))
     client.post(reverse("accounts:user_second_factor_reset", args=[inv.pk]))
-    assert not user_is_locked(inv) and not TOTPDevice.objects.filter(user=inv).exists()
+    assert not user_is_locked(inv) and not AuthenticatorDevice.objects.filter(user=inv).exists()
 
 
 def test_the_supervisors_own_page_offers_no_deactivation(people):  # type: ignore[no-untyped-def]
@@ -260,7 +259,7 @@ def test_an_investigator_may_not_see_or_manage_users(people):  # type: ignore[no
 def test_the_auditor_reads_the_list_and_pages_but_sees_no_form_and_cannot_submit(people):  # type: ignore[no-untyped-def]
     client, target = signed_in(people["aud"]), people["inv"]
     throttle_lock("inv-a")
-    TOTPDevice.objects.create(user=target, name="default", confirmed=True)
+    AuthenticatorDevice.objects.create(user=target, name="default", confirmed=True)
     listing = client.get(reverse("accounts:users"))
     assert listing.status_code == 200 and "inv-a" in listing.content.decode()
     assert "<form" not in listing.content.decode().split('<main', 1)[1]
@@ -272,7 +271,7 @@ def test_the_auditor_reads_the_list_and_pages_but_sees_no_form_and_cannot_submit
                        ("user_unlock", {}), ("user_second_factor_reset", {})):
         assert client.post(reverse(f"accounts:{name}", args=[target.pk]), data).status_code == 403, name
     target.refresh_from_db()
-    assert target.is_active and user_is_locked(target) and TOTPDevice.objects.filter(user=target).exists()
+    assert target.is_active and user_is_locked(target) and AuthenticatorDevice.objects.filter(user=target).exists()
 
 
 def throttle_lock(username: str) -> None:

@@ -35,9 +35,9 @@ def _submit(page, locator) -> None:  # type: ignore[no-untyped-def]
 def _log_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
     """Log in again as a person would: a code the authenticator already gave is refused
     (replay), so wait for its next code when the last one was used in this time step."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from himaya.accounts.models import AuthenticatorDevice
 
-    device = TOTPDevice.objects.filter(user__username=username).first()
+    device = AuthenticatorDevice.objects.filter(user__username=username).first()
     if device is not None:
         now = time.time()
         if device.last_t >= int(now // device.step) + 1:
