@@ -78,36 +78,42 @@ def short_key(key: str) -> str:
     return f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+_ACCOUNT_RANK = {kind: i for i, kind in enumerate(ACCOUNT_KINDS)}
+
+
 def extract(rows: Iterable[RawIdentifier], *, region: str = "") -> list[Entry]:
     """One entry per (key, role) of a report, the strongest version kept."""
-    rows = [r for r in rows if r.role in LINKED_ROLES]
-    normal: list[tuple[RawIdentifier, str, str, str]] = []
+    normal: list[tuple[RawIdentifier, str, str, str, bool]] = []
     accounts: dict[int, str] = {}
+    rank = _ACCOUNT_RANK
     for r in rows:
+        if r.role not in LINKED_ROLES:
+            continue
         n = normalize(r.kind, r.value, qualifier=r.qualifier, platform=r.platform, region=region)
         if n is None:
             continue
-        key = short_key(n.key)
-        normal.append((r, n.kind, key, n.display))
-        if r.party is not None and n.kind in ACCOUNT_KINDS and not (n.kind == "screen_name" and handle_is_generic(r.value)):
+        kind, key = n.kind, n.key
+        if len(key) > MAX_KEY:
+            key = short_key(key)
+        generic = kind == "screen_name" and handle_is_generic(r.value)
+        normal.append((r, kind, key, n.display, generic))
+        if r.party is not None and kind in rank and not generic:
             # The first account identifier in order of ACCOUNT_KINDS names the party.
             current = accounts.get(r.party)
-            if current is None or ACCOUNT_KINDS.index(n.kind) < ACCOUNT_KINDS.index(current.split(":", 1)[0]):
+            if current is None or rank[kind] < rank[current.split(":", 1)[0]]:
                 accounts[r.party] = key
     out: dict[tuple[str, str], Entry] = {}
-    for r, kind, key, display in normal:
+    for r, kind, key, display, generic in normal:
         weak = ""
         if kind == "ip" and r.possible_proxy:
             weak = "possible_proxy"
-        elif kind == "screen_name" and handle_is_generic(r.value):
+        elif generic:
             weak = "generic_name"
         elif kind == "file_hash" and r.viral_file:
             weak = "viral_file"
-        account = accounts.get(r.party, "") if r.party is not None else ""
-        entry = Entry(kind, key, display, r.role, account, weak)
         prev = out.get((key, r.role))
         if prev is None or (prev.weak and not weak):
-            out[(key, r.role)] = entry
+            out[(key, r.role)] = Entry(kind, key, display, r.role, accounts.get(r.party, "") if r.party is not None else "", weak)
     return list(out.values())
 
 

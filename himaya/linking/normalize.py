@@ -280,6 +280,7 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of platforms, asked for every handle a rebuild extracts
 def normalize_platform(value: str) -> str:
     return re.sub(r"\s+", " ", _clean(value).casefold())
 

@@ -22,7 +22,7 @@ from himaya.linking.rebuild import ClusterFacts, LinkedReport, linking_rebuild
 from himaya.reports.models import IncidentDetail, Party, Report, ReportFile, ReportStatus
 from himaya.triage.events import triage_rebuilt_event
 from himaya.triage.models import ReportTriage
-from himaya.triage.rules import Facts, FileFacts, Partial, Verdict, evaluate, evaluate_finish, evaluate_partial
+from himaya.triage.rules import Facts, FileFacts, Partial, Verdict, evaluate, evaluate_finish, evaluate_partial_packed
 from himaya.triage.services import ACTIONABLE_ROLES, due_for, facts_from, file_facts, ruleset_active
 
 CHUNK = 5000
@@ -104,6 +104,7 @@ def _setting(*, media_status: bool) -> _Setting:
 # loader of timestamptz values is pure Python, and a million reports' three times
 # cost a rebuild's workers about 18 CPU-seconds through it.
 _TIMES = ("incident_at", "finished_at", "opened_at")
+assert _ReportRow._fields[6:] == ("document", *_TIMES)  # (_read builds the rows by position)
 _TEXT = "as_text_"
 _TIMES_AS_TEXT = {f"{_TEXT}{f}": Cast(f, TextField()) for f in _TIMES}
 
@@ -128,13 +129,11 @@ def _read(bounds: tuple[int, int], setting: _Setting, documents: dict[int, dict[
     fields = [f for f in _ReportRow._fields if documents is None or f != "document"]
     rows = finished.values_list(*(f"{_TEXT}{f}" if f in _TIMES else f for f in fields))
     reports = []
-    for r in rows:
-        values = dict(zip(fields, r))
-        for f in _TIMES:
-            values[f] = _parse_time(values[f])
-        if documents is not None:
-            values["document"] = documents.get(values["id"]) or {}
-        reports.append(_ReportRow(**values))
+    for r in rows:  # (by position: _ReportRow ends with the document and the times)
+        if documents is None:
+            reports.append(_ReportRow(*r[:7], _parse_time(r[7]), _parse_time(r[8]), _parse_time(r[9])))
+        else:
+            reports.append(_ReportRow(*r[:6], documents.get(r[0]) or {}, _parse_time(r[6]), _parse_time(r[7]), _parse_time(r[8])))
     rfs = [_FileRow(*r) for r in ReportFile.objects.filter(**in_chunk).order_by("report_id", "position").values_list(*_FileRow._fields)]
     statuses = _statuses([f.blob_id for f in rfs if f.blob_id]) if setting.media_status else {}
     files = defaultdict(list)
@@ -225,7 +224,7 @@ class TriageAlong:
             # its times only the one due_for and the row read (received), as ISO text:
             # pickling two aware datetimes cost more than the rest of the payload.
             received = report.finished_at or report.opened_at
-            out[report.id] = (report.unit_id, received.isoformat(), evaluate_partial(facts, setting.ruleset).packed())
+            out[report.id] = (report.unit_id, received.isoformat(), evaluate_partial_packed(facts, setting.ruleset))
         return out
 
     def row(self, rid: int, payload: Any, cluster: ClusterFacts) -> tuple[Any, ...]:

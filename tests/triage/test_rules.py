@@ -107,3 +107,42 @@ def _in_one_pass(facts, ruleset) -> list[tuple[str, int]]:  # type: ignore[no-un
             if out is not None:
                 fired.append((spec["rule"], int(out[1]) if isinstance(out, tuple) else int(spec["weight"])))
     return sorted(fired, key=lambda rw: -abs(rw[1]))
+
+
+def test_a_rule_left_out_for_a_report_could_not_fire_on_it() -> None:
+    """A report's own rules skip those whose need (rules.NEEDS: text matches, files,
+    annotations, an escalation, a victim or recipient; an incident rule's types) the
+    report lacks: each skipped predicate must say None on that report."""
+    import random
+
+    from himaya.triage.rules import CLUSTER_RULES, NEEDS, PREDICATES, _compiled, _local_rules, text_context
+
+    rng = random.Random(19)
+    compiled = _compiled(DEFAULT_RULESET)
+    params = {s["rule"]: {**(s.get("params") or {}), "_weight": s["weight"]} for s in DEFAULT_RULESET["rules"]}
+    skipped: set[str] = set()
+    for _ in range(600):
+        facts = Facts(
+            incident_type=rng.choice([ENTICEMENT, POSSESSION, "Child Sex Trafficking", "Child Sex Tourism", "Child Sexual Molestation",
+                                      "Unsolicited Obscene Material Sent to a Child", ""]),
+            escalation=rng.choice(["", "", " ", "a child is in danger now"]),
+            annotations=rng.sample(["sextortion", "csamSolicitation", "minorToMinorInteraction", "sadisticOnlineExploitation"], rng.randint(0, 2)),
+            batched_reason=rng.choice(["", "", "VIRAL_POTENTIAL_MEME"]),
+            files=[FileFacts(annotations=rng.sample(["infant", "viral", "possibleSelfProduction", "generativeAi", "physicalHarm"], rng.randint(0, 2)),
+                             status=rng.choice(["pending", "known", "new", "viral"]), exif=rng.random() < 0.3,
+                             publicly_available=rng.choice([None, False, True])) for _ in range(rng.choice([0, 0, 1, 2, 3]))],
+            victim_ages=rng.sample([5, 11, 16, 25], rng.randint(0, 1)), recipient_ages=rng.sample([9, 12, 15, 30], rng.randint(0, 1)),
+            has_victim_or_recipient=rng.random() < 0.5,
+            texts=rng.sample([("chat", "hello"), ("chat", "where do you live? meet me"), ("info", "أرسلي المزيد من الصور وإلا سأنشر صورك"),
+                              ("info", "I won't hurt myself"), ("chat", "عمري ١١ لا تخبري أحدا")], rng.randint(0, 2)),
+            age_days=rng.choice([None, 1.0, 30.0, 800.0]), jurisdiction=rng.choice(["ours", "foreign", "unknown"]), jurisdiction_country="EG",
+            actionable_identifiers=rng.randint(0, 2),
+        )
+        ctx = text_context(facts, compiled["re"])
+        kept = {p.rule for _, p in _local_rules(compiled, facts, ctx)}
+        for name in params:
+            if name in CLUSTER_RULES or name in kept:
+                continue
+            skipped.add(name)
+            assert PREDICATES[name](facts, params[name], ctx) is None, (name, facts)
+    assert set(NEEDS) | {"incident_enticement", "incident_trafficking", "incident_molestation", "incident_unsolicited_to_child"} <= skipped
