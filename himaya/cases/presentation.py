@@ -2,9 +2,11 @@
 event's typed fields (never by parsing an English sentence back)."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -19,6 +21,18 @@ def _label(choices: Any, value: Any) -> str:
         return str(choices(value).label)
     except ValueError:
         return str(value or "")
+
+
+@functools.lru_cache(maxsize=64)
+def _labels(choices: Any, language: str) -> dict[Any, str]:
+    return {value: str(label) for value, label in choices.choices}
+
+
+def choice_label(choices: Any, value: Any) -> str:
+    """What `get_FOO_display()` shows for a field with these choices (the value itself
+    when it is not one of them), from a table made once per process and language:
+    `get_FOO_display()` hashes and translates every label of the field on each call."""
+    return _labels(choices, get_language() or "").get(value, value)
 
 
 def next_moves(choices: Any, moves: dict[str, frozenset[str]], current: str) -> list[tuple[str, Any]]:

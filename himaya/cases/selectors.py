@@ -16,7 +16,7 @@ from himaya.accounts.models import User
 from himaya.accounts.permissions import Action, get_for, restrict
 from himaya.cases import events
 from himaya.cases.models import (
-    Attachment, Case, CaseReport, CaseStatus, LegalRequest, Referral, Suspect, SuspectIdentifier, SuspectStep, Task, TaskStatus,
+    Attachment, Case, CaseReport, CaseStatus, LegalRequest, Note, Referral, Suspect, SuspectIdentifier, SuspectStep, Task, TaskStatus,
     TimelineEvent, Victim,
 )
 from himaya.cases.services import may_view_identity
@@ -83,21 +83,19 @@ def case_party(*, case: Case, party_id: str) -> Party | None:
     return Party.objects.filter(pk=int(text), report__case_link__case=case).first()
 
 
-def case_detail_prefetched(case: Case, *, just_read: bool = False) -> Case:
+def case_detail_prefetched(case: Case, *, just_read: bool = False, lists: bool = True) -> Case:
     """Everything the case page and the API's detail show, in a fixed number of queries.
     The case is read again (a service may have changed it through another instance),
-    unless `just_read`: the caller read it with its merged-into case and creator."""
+    unless `just_read`: the caller read it with its merged-into case and creator.
+    Without `lists`, only its people (assignees, victims, suspects): `case_page_prefetched`."""
     if not (just_read and Case.merged_into.is_cached(case) and Case.created_by.is_cached(case)):
         case = Case.objects.select_related("merged_into", "created_by").get(pk=case.pk)
+    if not lists:
+        prefetch_related_objects([case], *_people_prefetches())
+        return case
     prefetch_related_objects(
         [case],
-        "assignees", "case_reports",
-        Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
-            Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")),
-            # only the reports' ids are shown: their encrypted XML and document stay unread
-            Prefetch("reports", queryset=Report.objects.only("id")))),
-        Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related(
-            "identifiers", Prefetch("steps", queryset=SuspectStep.objects.select_related("by")))),
+        "case_reports", *_people_prefetches(),
         Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
         Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("id")),
@@ -107,8 +105,37 @@ def case_detail_prefetched(case: Case, *, just_read: bool = False) -> Case:
     return case
 
 
+def _people_prefetches() -> list[Any]:
+    return [
+        "assignees",
+        Prefetch("victims", queryset=Victim.objects.order_by("id").prefetch_related(
+            Prefetch("referrals", queryset=Referral.objects.select_related("officer").order_by("id")),
+            # only the reports' ids are shown: their encrypted XML and document stay unread
+            Prefetch("reports", queryset=Report.objects.only("id")))),
+        Prefetch("suspects", queryset=Suspect.objects.order_by("id").prefetch_related(
+            "identifiers", Prefetch("steps", queryset=SuspectStep.objects.select_related("by")))),
+    ]
+
+
 def case_report_ids(case: Case) -> list[int]:
     return sorted(cr.report_id for cr in case.case_reports.all())
+
+
+def case_page_prefetched(case: Case) -> tuple[Case, dict[str, list[Any]]]:
+    """What the case page shows: the case with its people prefetched (assignees, victims,
+    suspects: the permission checks and the suspects' lookups read them there), and its
+    flat lists (reports, tasks, legal requests, attachments, timeline, notes) read
+    directly: the same rows as `case_detail_prefetched`, without the prefetch machinery,
+    and the notes with their authors in one query (bench/RESULTS.md, session 11)."""
+    case = case_detail_prefetched(case, just_read=True, lists=False)
+    return case, {
+        "report_ids": list(CaseReport.objects.filter(case=case).order_by("report_id").values_list("report_id", flat=True)),
+        "tasks": list(Task.objects.filter(case=case).select_related("assignee").order_by("status", "due", "id")),
+        "legal_requests": list(LegalRequest.objects.filter(case=case).order_by("-id")),
+        "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by").order_by("id")),
+        "timeline": list(TimelineEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")),
+        "notes": list(Note.objects.filter(case=case).select_related("author")),  # newest first (its Meta ordering)
+    }
 
 
 def case_offered_reports(*, user: User, case: Case) -> QuerySet[Report]:
@@ -383,10 +410,12 @@ def report_case_info(report_ids: list[int]) -> dict[int, dict[str, Any]]:
     if not links:
         return {}
     case_ids = set(links.values())
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).prefetch_related(
+    # Only the columns shown (one page of rows, reloaded all day: bench/RESULTS.md, session 11).
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).only("id", "reference", "status", "deadline").prefetch_related(
         Prefetch("assignees", queryset=User.objects.only("id", "username").order_by("username")))}
     first_task: dict[int, Task] = {}
-    for t in Task.objects.filter(case_id__in=case_ids, status=TaskStatus.OPEN).exclude(due__isnull=True).order_by("due", "due_at"):
+    for t in (Task.objects.filter(case_id__in=case_ids, status=TaskStatus.OPEN).exclude(due__isnull=True)
+              .only("id", "case_id", "status", "due", "due_at").order_by("due", "due_at")):
         first_task.setdefault(t.case_id, t)
     out: dict[int, dict[str, Any]] = {}
     for report_id, case_id in links.items():

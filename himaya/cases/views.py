@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import functools
+import html
 import io
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -109,10 +109,16 @@ def _pager_links(request: HttpRequest, name: str, section: selectors.Section) ->
     return links
 
 
-def _options(choices: Any, selected: Any = None) -> SafeString:
-    """<option>s of a select, rendered once for every form of the page that shows them."""
-    return format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-        (value, mark_safe(" selected") if value == selected else "", label) for value, label in choices))
+def _options(choices: Any, selected: Any = None, *, chosen: Any = ()) -> SafeString:
+    """<option>s of a select (`selected`, or each of `chosen`, selected), rendered once for
+    every form of the page that shows them; values and labels escaped."""
+    return mark_safe("".join(f'<option value="{_escape(value)}"{" selected" if value == selected or value in chosen else ""}>{_escape(label)}</option>'
+                             for value, label in choices))
+
+
+def _escape(value: Any) -> str:
+    """django.utils.html.escape without making a SafeString of each value."""
+    return html.escape(str(value))
 
 
 @functools.lru_cache(maxsize=256)
@@ -135,7 +141,7 @@ APPEARANCES_SHOWN = 20  # a suspect's identifier can be in thousands of reports:
 
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = selectors.case_detail_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id), just_read=True)
+    case, lists = selectors.case_page_prefetched(selectors.case_get_for_user(user=request.user, case_id=case_id))
     user = request.user
     language = translation.get_language() or ""
     victims = selectors.case_victims_shown(user=user, case=case)
@@ -162,33 +168,36 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
                          "reports": seen["reports"][::-1][:APPEARANCES_SHOWN], "more_reports": max(0, len(seen["reports"]) - APPEARANCES_SHOWN),
                          "clusters": seen["clusters"],
                          "cases": seen["cases"][:APPEARANCES_SHOWN], "more_cases": max(0, len(seen["cases"]) - APPEARANCES_SHOWN)})
-    for url, objects, attr in ((_address("cases:task_status"), case.tasks.all(), "status_url"),
-                               (_address("cases:legal_answer"), case.legal_requests.all(), "answer_url"),
-                               (_address("cases:legal_document"), case.legal_requests.all(), "document_url"),
-                               (_address("cases:attachment_download"), case.attachments.all(), "download_url")):
+    for url, objects, attr in ((_address("cases:task_status"), lists["tasks"], "status_url"),
+                               (_address("cases:legal_answer"), lists["legal_requests"], "answer_url"),
+                               (_address("cases:legal_document"), lists["legal_requests"], "document_url"),
+                               (_address("cases:attachment_download"), lists["attachments"], "download_url")):
         for obj in objects:
             setattr(obj, attr, url(obj.pk))
-    report_ids = selectors.case_report_ids(case)
+    report_ids = lists["report_ids"]
     reported = selectors.case_reported_parties(case).only("id", "report_id", "position", "screen_name", "esp_identifier")
     # The timeline grows with the case's life: the page shows its latest events (all on
     # request, and always in the printable timeline); their times are formatted here,
     # once, rather than through a template filter per event.
-    events = list(case.timeline.all())
+    events = lists["timeline"]
     earlier = 0 if request.GET.get("timeline") == "all" else max(0, len(events) - TIMELINE_SHOWN)
-    timeline = [{"event": e, "at": timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"), "summary": event_summary(e), "actor": actor_name(e)}
-                for e in events[earlier:]]
+    # Up to TIMELINE_SHOWN (or all) items: rendered here in one pass, not through
+    # template nodes per event (bench/RESULTS.md, session 11); every value escaped.
+    timeline = mark_safe("".join(
+        f'\n    <li data-type="{_escape(e.type)}"><bdi dir="ltr" class="muted">{timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M")}</bdi>'
+        f' · <bdi>{_escape(actor_name(e))}</bdi> · {_escape(event_summary(e))}</li>\n  ' for e in events[earlier:]))
     unit_users = [u.username for u in selectors.case_unit_users(case).only("id", "username")]
     assignee_names = {u.username for u in case.assignees.all()}
     return render(request, "cases/detail.html", {
         "case": case, "victims": victims, "suspects": suspects, "report_ids": report_ids, "reported": reported,
         "offered": list(selectors.case_offered_reports(user=user, case=case).values_list("id", flat=True)[:100]),
-        "timeline": timeline, "timeline_earlier": earlier, "notes": list(case.notes.all()),
+        "timeline": timeline, "timeline_earlier": earlier, "notes": lists["notes"],
+        "tasks": lists["tasks"], "legal_requests": lists["legal_requests"], "attachments": lists["attachments"],
         "moves": next_moves(CaseStatus, services.CASE_MOVES, case.status),
         "outcome_options": _choice_options(CaseOutcome, language, without=frozenset({CaseOutcome.MERGED.value})),
-        "assign_options": format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-            (name, mark_safe(" selected") if name in assignee_names else "", name) for name in unit_users)),
+        "assign_options": _options([(name, name) for name in unit_users], chosen=assignee_names),
         "assignee_options": _options([(name, name) for name in unit_users]),
-        "report_options": format_html_join("", "<option value=\"{}\">#{}</option>", ((rid, rid) for rid in report_ids)),
+        "report_options": _options([(rid, f"#{rid}") for rid in report_ids]),
         "task_kind_options": _choice_options(TaskKind, language), "identification_choice_options": _choice_options(Identification, language),
         "age_range_options": _choice_options(AgeRange, language), "sex_options": _choice_options(Sex, language),
         "referral_kind_options": _choice_options(ReferralKind, language), "identifier_kind_options": _choice_options(SuspectIdentifierKind, language),

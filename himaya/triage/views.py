@@ -4,7 +4,9 @@ Views parse the request and call selectors (permission in the queryset) and
 services (writes with their audit events)."""
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,7 +25,7 @@ from himaya.accounts.permissions import Action, Kind, allowed, check
 from himaya.core.report_extras import report_extras
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
 from himaya.triage.forms import BulkForm, OverrideForm
-from himaya.triage.labels import DECISION_LABELS, PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS, rule_label
+from himaya.triage.labels import DECISION_LABELS, PHRASE_LABELS, PRIORITY_LABELS, RULE_LABELS
 from himaya.triage.models import ReportTriage
 from himaya.triage.pagination import CappedPaginator
 from himaya.triage.rules import TIERS
@@ -50,26 +53,83 @@ def _when(moment: datetime) -> dict[str, str]:
     return {"iso": local.isoformat(), "text": local.strftime("%Y-%m-%d %H:%M")}
 
 
-def _queue_row(t: ReportTriage, *, now: datetime, queue_url: str) -> dict[str, Any]:
+def _address(name: str) -> Callable[[int], str]:
+    """An object's address by URL name: reversed once per page, not once per row."""
+    marker = 7_654_321_987
+    head, tail = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _queue_row(t: ReportTriage, *, now: datetime, queue_url: str, detail_url: Callable[[int], str], words: dict[str, Any]) -> dict[str, Any]:
     """What one queue row shows, as plain values. Made here rather than by filters
     and tags in the template: per row those were most of the page's CPU, and the
-    page is what 20 analysts reload all day (SPEC §5, bench/bench_queue.py)."""
+    page is what 20 analysts reload all day (SPEC §5, bench/bench_queue.py).
+    `words`: the page's labels, translated once per page (`_queue_words`)."""
     linkage = getattr(t.report, "linkage", None)
     where = ""
     if linkage is not None:
-        where = str(DECISION_LABELS.get(linkage.decision, linkage.decision))
+        where = words["decisions"].get(linkage.decision, linkage.decision)
     return {
-        "id": t.report_id, "tier": t.effective_priority, "tier_label": PRIORITY_LABELS.get(t.effective_priority, t.effective_priority),
+        "id": t.report_id, "tier": t.effective_priority, "tier_label": words["tiers"].get(t.effective_priority, t.effective_priority),
         "overridden": bool(t.override_priority), "score": t.score,
-        "select_label": _("Select report %(id)s") % {"id": t.report_id},
-        "detail_url": reverse("reports:detail", args=[t.report_id]),
-        "reasons": [rule_label(r["rule"]) for r in t.reasons[:3]],
+        "select_label": words["select"] % {"id": t.report_id},
+        "detail_url": detail_url(t.report_id),
+        "reasons": [words["rules"].get(r["rule"], r["rule"]) for r in t.reasons[:3]],  # labels.rule_label
         "decision": where, "country": linkage.country if linkage else "", "region": linkage.region if linkage else "",
         "cluster": linkage.unit_cluster_id if linkage else None,
         "cluster_url": f"{queue_url}?cluster={linkage.unit_cluster_id}&reviewed=all" if linkage else "",
         "received": _when(t.report.finished_at) if t.report.finished_at else None, "due": _when(t.due_at),
         "overdue": t.reviewed_at is None and t.due_at < now, "reviewed": t.reviewed_at is not None,
     }
+
+
+def _queue_words() -> dict[str, Any]:
+    """The queue's labels in the active language, once per page rather than once per row."""
+    return {"select": _("Select report %(id)s"), "tiers": {k: str(v) for k, v in PRIORITY_LABELS.items()},
+            "decisions": {k: str(v) for k, v in DECISION_LABELS.items()}, "rules": {k: str(v) for k, v in RULE_LABELS.items()}}
+
+
+def _queue_row_html(row: dict[str, Any], *, can_triage: bool, labels: dict[str, str]) -> SafeString:
+    """A queue row's cells up to its case cell (a template tag of himaya.cases renders
+    that one): the HTML of the template loop it replaces, as one string with every
+    value escaped, instead of some thirty template nodes per row (bench/RESULTS.md,
+    session 11: the rows were most of the page's CPU)."""
+    e = _escape
+    rid = e(row["id"])
+    check = f'<td><input type="checkbox" name="reports" value="{rid}" aria-label="{e(row["select_label"])}"></td>' if can_triage else ""
+    where = "—"
+    if row["decision"]:
+        where = e(row["decision"])
+        if row["country"]:
+            where += f' <bdi>({e(row["country"])}{" · " + e(row["region"]) if row["region"] else ""})</bdi>'
+    if row["overdue"]:
+        mark = f'<span class="badge--overdue">{e(labels["overdue"])}</span>'
+    elif row["reviewed"]:
+        mark = f'<span class="chip">{e(labels["reviewed"])}</span>'
+    else:
+        mark = ""
+    tier = e(row["tier"])
+    changed = f'<span class="badge--override">{e(labels["changed"])}</span>' if row["overridden"] else ""
+    reasons = "".join(f'<span class="chip">{e(label)}</span>' for label in row["reasons"]) or '<span class="muted">—</span>'
+    cluster = f'<a href="{e(row["cluster_url"])}"><bdi>{e(row["cluster"])}</bdi></a>' if row["cluster_url"] else ""
+    received = (f'<time datetime="{e(row["received"]["iso"])}" dir="ltr">{e(row["received"]["text"])}</time>'
+                if row["received"] else "")
+    return mark_safe(
+        f'\n    <tr class="queue-row{" is-p1" if row["tier"] == "P1" else ""}" data-report="{rid}">\n      {check}\n'
+        f'      <td><span class="tier tier--{tier}" title="{e(row["tier_label"])}">{tier}</span>\n        {changed}</td>\n'
+        f'      <td class="num">{e(row["score"])}</td>\n'
+        f'      <td><a class="report-link" href="{e(row["detail_url"])}#triage"><bdi>{rid}</bdi></a></td>\n'
+        f'      <td>{reasons}</td>\n'
+        f'      <td>{where}</td>\n'
+        f'      <td>{cluster}</td>\n'
+        f'      <td class="nowrap">{received}</td>\n'
+        f'      <td class="nowrap"><time datetime="{e(row["due"]["iso"])}" dir="ltr">{e(row["due"]["text"])}</time>\n        {mark}</td>\n'
+        f'      <td class="queue-case">')
+
+
+def _escape(value: Any) -> str:
+    """django.utils.html.escape without making a SafeString of each value."""
+    return html.escape(str(value))
 
 
 @login_required
@@ -113,17 +173,21 @@ def queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     queue_url = reverse("triage:queue")
-    rows = [_queue_row(t, now=now, queue_url=queue_url) for t in page.object_list]
+    detail_url = _address("reports:detail")
+    words = _queue_words()
+    rows = [_queue_row(t, now=now, queue_url=queue_url, detail_url=detail_url, words=words) for t in page.object_list]
     extras = report_extras([row["id"] for row in rows])  # the case, its assignees, its due time (himaya.cases)
+    can_triage = _can_triage(request.user)
+    labels = {"changed": _("changed by a person"), "overdue": _("Overdue"), "reviewed": _("Reviewed")}
     for row in rows:
         row["case"] = extras[row["id"]].get("case")
+        row["html"] = _queue_row_html(row, can_triage=can_triage, labels=labels)
     return render(request, "triage/queue.html", {
         "page": page, "rows": rows, "query": query.urlencode(),
         "priority": priority, "decision": decision, "overdue": request.GET.get("overdue", ""),
         "reviewed": request.GET.get("reviewed", ""), "cluster": cluster_raw,
-        "priorities": list(PRIORITY_LABELS.items()), "can_triage": _can_triage(request.user),
+        "priorities": list(PRIORITY_LABELS.items()), "can_triage": can_triage,
         "filtered": bool(priority or decision or overdue is not None or cluster is not None or reviewed is not False),
-        "changed_label": _("changed by a person"), "overdue_label": _("Overdue"), "reviewed_label": _("Reviewed"),
     })
 
 
