@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import lzma
+import os
 import re
 import uuid
 import zipfile
@@ -160,16 +161,18 @@ def _scan_folder(root: Path) -> Iterator[SourceReport | ImportProblem]:
         problem.label = str(linked)
         yield problem
     report_files = [root / REPORT_NAME] if (root / REPORT_NAME).exists() else sorted(root.rglob(REPORT_NAME))
+    plain_folders: set[Path] = set()  # checked already: the package's folders are shared by its reports
     for rx in report_files:
         folder = rx.parent
         try:
             for part in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
-                _plain(root / part, real_root)
+                if root / part not in plain_folders:
+                    plain_folders.add(_plain(root / part, real_root))
             _plain(rx, real_root)
             src = SourceReport(label=str(folder), folder_name=folder.name,
                                read_report=lambda rx=rx: _read_capped(open(rx, "rb"), settings.HIMAYA_MAX_XML_BYTES))
             files_dir = folder / "files"
-            if files_dir.exists() or files_dir.is_symlink():
+            if os.path.lexists(files_dir):  # there, or a link (even a broken one): looked at below
                 _plain(files_dir, real_root)
                 for fdir in sorted(files_dir.iterdir()):
                     _plain(fdir, real_root)

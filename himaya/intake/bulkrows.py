@@ -82,7 +82,8 @@ def _converter(f: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
         return lambda v: None if v is None else json.dumps(v, cls=encoder)
     if isinstance(f, models.DateTimeField):
         if connection.vendor == "postgresql":
-            return lambda v: None if v is None else f.get_prep_value(v)  # aware, as the ORM makes it
+            # Aware, as the ORM makes it; an aware datetime, what the rows hold, is already that.
+            return lambda v: v if v is None or (v.__class__ is datetime and v.utcoffset() is not None) else f.get_prep_value(v)
         return lambda v: f.get_db_prep_save(v, connection)
     if isinstance(f, models.BooleanField) and connection.vendor != "postgresql":
         return lambda v: None if v is None else int(v)
@@ -91,11 +92,11 @@ def _converter(f: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
 
 # (vendor, model) → each column's converter. Looked up by the vendor first: asking the
 # connection (a thread-local proxy) for it on every row was a tenth of building them.
-_CONVERTERS: dict[tuple[str, str], list[Callable[[Any], Any] | None]] = {}
+_CONVERTERS: dict[tuple[str, type[models.Model]], list[Callable[[Any], Any] | None]] = {}
 
 
 def converters(vendor: str, model: type[models.Model], columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
-    key = (vendor, model._meta.label)
+    key = (vendor, model)
     if key not in _CONVERTERS:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         _CONVERTERS[key] = [_converter(by_attname[c]) for c in columns]
@@ -186,6 +187,6 @@ def write(table: tuple[Any, ...], rows: list[Any]) -> None:
 
 def with_ids(ids: Sequence[Any], built: Any) -> Any:
     """A built row with its ids in front (COPY line or tuple)."""
-    if isinstance(built, str):
-        return "\t".join(NULL if i is None else str(i) for i in ids) + "\t" + built + "\n"
+    if built.__class__ is str:
+        return "\t".join([NULL if i is None else str(i) for i in ids]) + f"\t{built}\n"
     return (*ids, *built)

@@ -94,20 +94,26 @@ def from_lxml(el: etree._Element) -> Node:
     """
     if not isinstance(el.tag, str):
         raise _EntityFound()
+    return _node(el)
+
+
+def _node(el: etree._Element) -> Node:
+    # Called for every element of every document: plain calls, no keywords.
     children: list[Node] = []
     for child in el:
-        if isinstance(child.tag, str):
-            children.append(from_lxml(child))
+        if child.tag.__class__ is str:
+            children.append(_node(child))
         elif isinstance(child, etree._Entity):
             raise _EntityFound()
         # Comments and processing instructions are not data.
     text: str | None = None
     if not children:
-        text = el.text if el.text else None
+        text = el.text or None
         if text is not None and not text.strip() and _has_element_content(el.tag):
             # An empty container written across lines: layout, not data.
             text = None
-    return Node(tag=el.tag, attrs=dict(el.attrib), text=text, children=children)
+    # items(), in document order, is the attributes' list at once; dict(el.attrib) asks for each.
+    return Node(el.tag, dict(el.items()), text, children)
 
 
 def _first_line(message: str) -> str:

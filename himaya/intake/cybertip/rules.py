@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache, partial
 from urllib.parse import urlsplit
 
 from himaya.intake.cybertip.schema import ElementInfo, element_info
@@ -251,68 +252,35 @@ class _Checker:
         self.violations.append(Violation(path, message))
 
     def walk(self, root: Node) -> None:
-        plain = f"/{root.tag}"
-        self._visit(root, plain=plain, path=plain, info=element_info(plain), context="")
+        self._visit(root, _plan_of_root(root.tag), f"/{root.tag}")
 
-    def _visit(self, node: Node, *, plain: str, path: str, info: ElementInfo | None, context: str) -> None:
-        self._check_element(node, path=path, info=info, context=context)
-        own_context = _context_of(node, info)
-        totals: dict[str, int] = {}
-        for child in node.children:
-            totals[child.tag] = totals.get(child.tag, 0) + 1
+    def _visit(self, node: Node, plan: _Plan, path: str) -> None:
+        for check in plan.checks:
+            check(self, node, path)
+        children = node.children
+        known = plan.children
+        totals: dict[str, int] | None = None
         seen: dict[str, int] = {}
-        for child in node.children:
-            child_plain = f"{plain}/{child.tag}"
-            child_info = element_info(child_plain)
-            seen[child.tag] = position = seen.get(child.tag, 0) + 1
-            repeated = child_info.repeated if child_info is not None else totals[child.tag] > 1
-            segment = f"{child.tag}[{position}]" if repeated else child.tag
-            self._visit(child, plain=child_plain, path=f"{path}/{segment}", info=child_info, context=own_context)
-
-    def _check_element(self, node: Node, *, path: str, info: ElementInfo | None, context: str) -> None:
-        key = (context, node.tag)
-        text = node.text or ""
-        if key in _NOT_BLANK and not text.strip():
-            self.add(path, "must not be blank")
-        limit = _MAX_LENGTH.get(key)
-        if limit is not None and len(text) > limit:
-            self.add(path, f"max length is {limit} characters (got {len(text)})")
-        if key in _URL_FIELDS and text.strip():
-            problem = _url_problem(text)
-            if problem:
-                self.add(path, problem)
-        if key in _AGE_FIELDS:
-            self._check_range(path, text, low=0, high=150)
-        if node.tag in _PRIOR_REPORT_TAGS and context:
-            self._check_prior_report(path, text)
-        element_check = _ELEMENT_CHECKS.get(node.tag)
-        if element_check is not None:
-            element_check(self, node, path)
-        if info is None:
-            return
-        type_name = info.type_name
-        if type_name in ("xs:dateTime", "xs:date") and node.text is not None:
-            self._check_instant(path, node.text, kind=type_name, future_ok=key in _MAY_BE_FUTURE)
-        elif type_name == "country":
-            self._check_code(path, text, COUNTRY_CODES, "must be a valid ISO 3166-1 alpha-2 country code")
-        elif type_name == "state":
-            self._check_code(path, text, US_STATE_CODES, "must be a valid US state or territory postal abbreviation")
-        for name, attr_type in info.attributes.items():
-            value = node.attrs.get(name)
-            if value is None:
-                continue
-            attr_path = f"{path}/@{name}"
-            if attr_type == "xs:dateTime":
-                future_ok = (type_name or "", name) in _MAY_BE_FUTURE
-                self._check_instant(attr_path, value, kind=attr_type, future_ok=future_ok)
-            elif attr_type == "country":
-                self._check_code(attr_path, value, COUNTRY_CODES, "must be a valid ISO 3166-1 alpha-2 country code")
-            limit = _MAX_ATTRIBUTE_LENGTH.get((type_name or "", name))
-            if limit is not None and len(value) > limit:
-                self.add(attr_path, f"max length is {limit} characters (got {len(value)})")
-        type_check = _TYPE_CHECKS.get(type_name or "")
-        if type_check is not None:
-            type_check(self, node, path)
+        for child in children:
+            tag = child.tag
+            child_plan = known.get(tag)
+            if child_plan is None:
+                child_plan = _plan(tag, None, context=plan.context, plain="")  # not in the schema
+                if totals is None:
+                    totals = {}
+                    for sibling in children:
+                        totals[sibling.tag] = totals.get(sibling.tag, 0) + 1
+                repeated = totals[tag] > 1
+            else:
+                repeated = child_plan.repeated
+            if repeated:
+                seen[tag] = position = seen.get(tag, 0) + 1
+            if child.children:
+                self._visit(child, child_plan, f"{path}/{tag}[{position}]" if repeated else f"{path}/{tag}")
+            elif child_plan.checks:  # a leaf: checked here, a call less for most elements
+                child_path = f"{path}/{tag}[{position}]" if repeated else f"{path}/{tag}"
+                for check in child_plan.checks:
+                    check(self, child, child_path)
 
     def _check_range(self, path: str, text: str, *, low: int, high: int) -> None:
         try:
@@ -354,13 +322,13 @@ class _Checker:
             self.add(path, f"must be a valid CyberTipline report ID (no report {report_id})")
 
 
-def _context_of(node: Node, info: ElementInfo | None) -> str:
+def _context_of(tag: str, info: ElementInfo | None) -> str:
     # A named type is shared by elements of many names (reportingPerson,
     # victimPerson... are all "person"), so rules about its children are keyed
     # by the type; anonymous types only ever have their element's name.
     if info is not None and info.type_name and not info.type_name.startswith("xs:"):
         return info.type_name
-    return node.tag
+    return tag
 
 
 # --- checks by XSD type -------------------------------------------------------
@@ -468,6 +436,155 @@ _ELEMENT_CHECKS: dict[str, Callable[[_Checker, Node, str], None]] = {
     "internetDetails": _check_internet_details,
     "reporter": _check_reporter,
 }
+
+
+# --- which checks run on the elements of each path ---------------------------------
+
+_Check = Callable[[_Checker, Node, str], None]
+_COUNTRY_MESSAGE = "must be a valid ISO 3166-1 alpha-2 country code"
+_STATE_MESSAGE = "must be a valid US state or territory postal abbreviation"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checks of the elements reached by one path (without indexes).
+
+    Which rules apply to an element depends only on its path: its tag, its
+    declaration, and its parent's context. Working that out once per path of the
+    schema, rather than on each element of each document, leaves the walk
+    nothing to do on most elements.
+    """
+
+    repeated: bool  # whether the path's elements are written with their position
+    checks: tuple[_Check, ...]  # in the order their violations are reported
+    context: str  # what the rules about its children are keyed by
+    children: dict[str, _Plan]  # the plans of the children the schema declares, by tag
+
+
+def _plan(tag: str, info: ElementInfo | None, *, context: str, plain: str) -> _Plan:
+    own_context = _context_of(tag, info)
+    children: dict[str, _Plan] = {}
+    if info is not None:
+        for name in info.children:
+            child_plain = f"{plain}/{name}"
+            children[name] = _plan(name, element_info(child_plain), context=own_context, plain=child_plain)
+    return _Plan(
+        repeated=info is not None and info.repeated,
+        checks=_checks(tag, info, context=context),
+        context=own_context,
+        children=children,
+    )
+
+
+# Plans of the schema's roots and everything below them, made on first use. An
+# element the schema does not declare gets a plan made on the spot (no declaration:
+# only the rules keyed by context and tag apply), never kept: hostile documents
+# cannot grow this.
+_ROOT_PLANS: dict[str, _Plan] = {}
+
+
+def _plan_of_root(tag: str) -> _Plan:
+    plan = _ROOT_PLANS.get(tag)
+    if plan is None:
+        info = element_info(f"/{tag}")
+        plan = _plan(tag, info, context="", plain=f"/{tag}")
+        if info is not None:
+            _ROOT_PLANS[tag] = plan
+    return plan
+
+
+def _checks(tag: str, info: ElementInfo | None, *, context: str) -> tuple[_Check, ...]:
+    key = (context, tag)
+    checks: list[_Check] = []
+    if key in _NOT_BLANK:
+        checks.append(_check_not_blank)
+    limit = _MAX_LENGTH.get(key)
+    if limit is not None:
+        checks.append(partial(_check_max_length, limit=limit))
+    if key in _URL_FIELDS:
+        checks.append(_check_url)
+    if key in _AGE_FIELDS:
+        checks.append(_check_age)
+    if tag in _PRIOR_REPORT_TAGS and context:
+        checks.append(_check_prior_report_id)
+    if tag in _ELEMENT_CHECKS:
+        checks.append(_ELEMENT_CHECKS[tag])
+    if info is None:
+        return tuple(checks)
+    type_name = info.type_name
+    if type_name in ("xs:dateTime", "xs:date"):
+        checks.append(partial(_check_instant_text, kind=type_name, future_ok=key in _MAY_BE_FUTURE))
+    elif type_name == "country":
+        checks.append(partial(_check_code_text, allowed=COUNTRY_CODES, message=_COUNTRY_MESSAGE))
+    elif type_name == "state":
+        checks.append(partial(_check_code_text, allowed=US_STATE_CODES, message=_STATE_MESSAGE))
+    for name, attr_type in info.attributes.items():
+        if attr_type == "xs:dateTime":
+            future_ok = (type_name or "", name) in _MAY_BE_FUTURE
+            checks.append(partial(_check_instant_attribute, name=name, future_ok=future_ok))
+        elif attr_type == "country":
+            checks.append(partial(_check_country_attribute, name=name))
+        attribute_limit = _MAX_ATTRIBUTE_LENGTH.get((type_name or "", name))
+        if attribute_limit is not None:
+            checks.append(partial(_check_attribute_length, name=name, limit=attribute_limit))
+    type_check = _TYPE_CHECKS.get(type_name or "")
+    if type_check is not None:
+        checks.append(type_check)
+    return tuple(checks)
+
+
+def _check_not_blank(checker: _Checker, node: Node, path: str) -> None:
+    if not (node.text or "").strip():
+        checker.add(path, "must not be blank")
+
+
+def _check_max_length(checker: _Checker, node: Node, path: str, *, limit: int) -> None:
+    text = node.text or ""
+    if len(text) > limit:
+        checker.add(path, f"max length is {limit} characters (got {len(text)})")
+
+
+def _check_url(checker: _Checker, node: Node, path: str) -> None:
+    text = node.text or ""
+    if text.strip():
+        problem = _url_problem(text)
+        if problem:
+            checker.add(path, problem)
+
+
+def _check_age(checker: _Checker, node: Node, path: str) -> None:
+    checker._check_range(path, node.text or "", low=0, high=150)
+
+
+def _check_prior_report_id(checker: _Checker, node: Node, path: str) -> None:
+    checker._check_prior_report(path, node.text or "")
+
+
+def _check_instant_text(checker: _Checker, node: Node, path: str, *, kind: str, future_ok: bool) -> None:
+    if node.text is not None:
+        checker._check_instant(path, node.text, kind=kind, future_ok=future_ok)
+
+
+def _check_code_text(checker: _Checker, node: Node, path: str, *, allowed: frozenset[str], message: str) -> None:
+    checker._check_code(path, node.text or "", allowed, message)
+
+
+def _check_instant_attribute(checker: _Checker, node: Node, path: str, *, name: str, future_ok: bool) -> None:
+    value = node.attrs.get(name)
+    if value is not None:
+        checker._check_instant(f"{path}/@{name}", value, kind="xs:dateTime", future_ok=future_ok)
+
+
+def _check_country_attribute(checker: _Checker, node: Node, path: str, *, name: str) -> None:
+    value = node.attrs.get(name)
+    if value is not None:
+        checker._check_code(f"{path}/@{name}", value, COUNTRY_CODES, _COUNTRY_MESSAGE)
+
+
+def _check_attribute_length(checker: _Checker, node: Node, path: str, *, name: str, limit: int) -> None:
+    value = node.attrs.get(name)
+    if value is not None and len(value) > limit:
+        checker.add(f"{path}/@{name}", f"max length is {limit} characters (got {len(value)})")
 
 
 # --- checks across the document -----------------------------------------------
@@ -596,6 +713,7 @@ def _is_ip_address(value: str) -> bool:
 
 
 _ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
+_ATOM = re.compile("[" + re.escape("".join(sorted(_ATEXT))) + "]+")
 _QUOTED_LOCAL = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])*"')
 
 
@@ -609,7 +727,7 @@ def _email_problem(value: str) -> str | None:
     if local.startswith('"'):
         if not _QUOTED_LOCAL.fullmatch(local):
             return malformed
-    elif not all(part and all(_is_atext(c) for c in part) for part in local.split(".")):
+    elif not all(_is_atom(part) for part in local.split(".")):
         return malformed
     if domain.startswith("[") and domain.endswith("]"):
         literal = domain[1:-1]
@@ -624,6 +742,11 @@ def _email_problem(value: str) -> str | None:
     return None
 
 
+def _is_atom(part: str) -> bool:
+    # One regular expression for the usual, ASCII, case; character by character otherwise.
+    return bool(part) and (_ATOM.fullmatch(part) is not None or all(_is_atext(c) for c in part))
+
+
 def _is_atext(char: str) -> bool:
     # RFC 6531 allows any non-ASCII character in addresses.
     return char in _ATEXT or (ord(char) > 127 and char.isprintable() and not char.isspace())
@@ -632,16 +755,20 @@ def _is_atext(char: str) -> bool:
 def _is_dns_label(label: str, *, allow_underscore: bool = False) -> bool:
     if not 1 <= len(label) <= 63 or label[0] == "-" or label[-1] == "-":
         return False
-    return all(c.isalnum() or c == "-" or (allow_underscore and c == "_") for c in label)
+    # What is left once the allowed punctuation is taken out must be letters and digits.
+    rest = label.replace("-", "").replace("_", "") if allow_underscore else label.replace("-", "")
+    return not rest or rest.isalnum()
 
 
 _URL_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
+# \s is exactly str.isspace() for str patterns.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def _url_problem(value: str) -> str | None:
     invalid = "must be a valid URL"
     url = value.strip()
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if _SPACE_OR_CONTROL.search(url):
         return invalid
     try:
         parts = urlsplit(url)
@@ -676,6 +803,7 @@ _DATE = re.compile(r"\s*(-?)(\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?\s*")
 _EARLIEST_ZONE = timezone(timedelta(hours=14))
 
 
+@lru_cache(maxsize=64)  # a document repeats its few zones in every timestamp
 def _zone(text: str | None) -> timezone | None:
     if text is None:
         return None
