@@ -52,7 +52,7 @@ USERNAME, PASSWORD = "bench", "bench-pass-123"
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/himaya_bench"
 TARGET_RPS, TARGET_P99_MS = 300.0, 250.0
 SWEEP = [(2, 4), (4, 4), (4, 8), (8, 2)]
-SERVER_SIDE = ("web (gunicorn)", "postgresql", "task worker", "serve supervisor")
+SERVER_SIDE = ("web (gunicorn)", "postgresql", "task worker", "serve supervisor", "front (nginx)")
 
 CODE_RE = re.compile(rb"<responseCode>\s*(-?\d+)\s*</responseCode>")
 ID_RE = re.compile(rb"<reportId>\s*(\d+)\s*</reportId>")
@@ -388,7 +388,7 @@ def run_load(*, port: int, kind: str, docs: list[bytes], concurrency: int, proce
         waits.join()
         res.pg_waits = waits.summary()
     if cpu0 is not None and cpu1 is not None:
-        res.cpu = {k: cpu1.get(k, 0.0) - cpu0.get(k, 0.0) for k in set(cpu0) | set(cpu1)}
+        res.cpu = cpu_delta(cpu0, cpu1)
         res.cpu_window = t_cpu1 - t_cpu0
     return res
 
@@ -400,36 +400,63 @@ def run_load(*, port: int, kind: str, docs: list[bytes], concurrency: int, proce
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def make_sampler(server_pid: int):
-    def classify(pid: int, cmd: str, client_pids: set[int]) -> str | None:
+def make_sampler(server_pid: int, database: str = ""):
+    """CPU seconds per pid of the processes that are this run's: the load generator, the
+    server's own process tree (`himaya serve`, gunicorn, the task workers, the nginx
+    front) and PostgreSQL's backends of this database plus its shared background
+    processes (WAL writer, checkpointer...). Other sessions' servers and databases on the
+    same machine are "other processes". Per pid, so a process that ends or starts
+    during the phase cannot make a category go negative (`cpu_delta`)."""
+    def classify(pid: int, cmd: str, client_pids: set[int], ours: set[int]) -> str | None:
         if pid in client_pids:
             return "load generator"
+        if pid in ours:
+            if pid == server_pid:
+                return "serve supervisor"
+            if "gunicorn" in cmd:
+                return "web (gunicorn)"
+            if "himaya worker" in cmd or cmd.endswith("-m himaya worker"):
+                return "task worker"
+            if "nginx" in cmd:
+                return "front (nginx)"
+            return None
         if cmd.startswith("postgres"):
-            return "postgresql"
-        if "gunicorn" in cmd:
-            return "web (gunicorn)"
-        if "himaya worker" in cmd or cmd.endswith("-m himaya worker"):
-            return "task worker"
-        if pid == server_pid:
-            return "serve supervisor"
+            # "postgres: 15/main: postgres <database> <client> <state>" for a backend;
+            # "postgres: 15/main: walwriter" (no database) for the shared processes.
+            words = cmd.split()
+            backend = len(words) >= 5 and words[1].endswith(":") and words[2] != "autovacuum"
+            if not backend:
+                return "postgresql (shared)"
+            return "postgresql" if not database or words[3] == database else None
         return None
 
-    def sample(client_pids: set[int]) -> dict[str, float]:
-        out: dict[str, float] = collections.defaultdict(float)
+    def sample(client_pids: set[int]) -> dict:
+        out: dict = {}
+        parent: dict[int, int] = {}
+        cmds: dict[int, tuple[str, str]] = {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
-            pid = int(d)
             try:
                 cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
                 stat = Path(f"/proc/{d}/stat").read_text()
             except OSError:
                 continue
-            kind = classify(pid, cmd, client_pids)
+            fields = stat.rsplit(")", 1)[1].split()
+            parent[int(d)] = int(fields[1])
+            cmds[int(d)] = (cmd, stat)
+        ours = {server_pid}
+        grew = True
+        while grew:
+            more = {pid for pid, pp in parent.items() if pp in ours and pid not in ours}
+            ours |= more
+            grew = bool(more)
+        for pid, (cmd, stat) in cmds.items():
+            kind = classify(pid, cmd, client_pids, ours)
             if kind is None:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
-            out[kind] += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+            out[(pid, kind)] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
         with open("/proc/stat") as fh:
             parts = fh.readline().split()[1:]
         vals = [int(x) for x in parts]
@@ -437,6 +464,17 @@ def make_sampler(server_pid: int):
         return out
 
     return sample
+
+
+def cpu_delta(before: dict, after: dict) -> dict[str, float]:
+    """Per category: the CPU its processes used between two samples (a process that
+    started in between counts from 0; one that ended is lost, never negative)."""
+    out: dict[str, float] = collections.defaultdict(float)
+    out["machine busy"] = after.get("machine busy", 0.0) - before.get("machine busy", 0.0)
+    for key, secs in after.items():
+        if key != "machine busy":
+            out[key[1]] += max(0.0, secs - before.get(key, 0.0))
+    return dict(out)
 
 
 # ---------------------------------------------------------------------------
@@ -568,7 +606,7 @@ class ConfigResult:
 def run_config(args, env: dict[str, str], home: Path, docs: list[bytes], ww: int, th: int, *, profile: str | None = None) -> ConfigResult:
     prepare(env, args.database_url, args.pg_setting)
     server = Server(env=env, home=home, web_workers=ww, threads=th, task_workers=args.task_workers)
-    sampler = make_sampler(server.proc.pid)
+    sampler = make_sampler(server.proc.pid, urlsplit(args.database_url).path.lstrip("/"))
     common = dict(port=server.port, docs=docs, concurrency=args.concurrency, processes=args.client_processes, sampler=sampler)
     try:
         health = status = None

@@ -78,15 +78,24 @@ class ProviderApiShortcut:
     """
 
     PREFIX = "/ispws/"
+    _named: dict[tuple[Any, str], Any] = {}
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(self.PREFIX):
-            from django.urls import resolve
+        path = request.path_info
+        if path.startswith(self.PREFIX):
+            from django.urls import get_urlconf, resolve
 
-            match = resolve(request.path_info)
+            # The named endpoints resolved once per process and URLconf (resolving walks
+            # the site's URL patterns on every request); any other path as before.
+            key = (get_urlconf(), path)
+            match = self._named.get(key)
+            if match is None:
+                match = resolve(path)
+                if match.url_name and not match.args and not match.kwargs and len(self._named) < 64:
+                    self._named[key] = match
             return match.func(request, *match.args, **match.kwargs)
         return self.get_response(request)
 

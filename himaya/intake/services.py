@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -143,15 +144,62 @@ def _insert_statements(model: type[models.Model], columns: tuple[str, ...], rows
             for start in range(0, len(rows), per)]
 
 
-def _insert_rows(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, returning: bool = False) -> list[int]:
-    """`_insert_statements` run; with `returning`, the new ids in the order of the rows
-    (as Django's bulk_create relies on too)."""
+_RECORDSET_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None]]] = {}
+# The column types a row can be sent as in one JSON document (json_to_recordset), and
+# the JSON values they take: str, int, bool, None, an aware datetime (as ISO 8601 with
+# its offset and microseconds: the same instant), a JSON field's own value.
+_RECORD_TYPES = {"bigint": "bigint", "integer": "integer", "smallint": "smallint", "varchar": "text", "text": "text",
+                 "boolean": "boolean", "timestamp with time zone": "timestamptz", "jsonb": "jsonb"}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("a naive datetime cannot be sent as an instant")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not sent in a JSON recordset")
+
+
+def _recordset_statement(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: the rows of one table as `INSERT … SELECT … FROM json_to_recordset(%s)`
+    with ONE parameter, the rows as a JSON array. A multi-row VALUES list has one
+    placeholder per value and a different text for every document: psycopg split and
+    quoted it value by value (most of what writing the projection cost); here the statement's
+    text is the same for every document (psycopg converts it once per process), the
+    JSON is made by the json module in C, and the server parses it in C. Each value is
+    first prepared by its field as the ORM would (encrypted fields included), and the
+    record's declared types turn the JSON values back into exactly what the ORM
+    would have stored (tests/pipeline/test_intake_statements.py compares them)."""
     from django.db import connection
 
+    key = (model._meta.label, columns)
+    if key not in _RECORDSET_SQL:
+        q = connection.ops.quote_name
+        fields = [model._meta.get_field(c) for c in columns]
+        types = [_RECORD_TYPES[f.db_type(connection).split("(")[0]] for f in fields]
+        names = tuple(f"c{n}" for n in range(len(fields)))
+        sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+               f"SELECT {', '.join(names)} FROM json_to_recordset(%s::json) AS r({', '.join(f'{n} {t}' for n, t in zip(names, types))})")
+        # A JSON field's value goes in as it is (what the ORM's Jsonb wrapper would dump).
+        preparers = [None if isinstance(f, models.JSONField) else prep for f, prep in zip(fields, _preparers(model, columns))]
+        _RECORDSET_SQL[key] = (sql, names, preparers)
+    sql, names, preparers = _RECORDSET_SQL[key]
+    records = [{name: (v if prep is None else prep(v)) for name, v, prep in zip(names, row, preparers)} for row in rows]
+    return sql, [json.dumps(records, ensure_ascii=False, separators=(",", ":"), default=_json_value)]
+
+
+def _insert_rows(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, returning: bool = False) -> list[int]:
+    """`_insert_statements` run (one `_recordset_statement` on PostgreSQL); with `returning`,
+    the new ids in the order of the rows (as Django's bulk_create relies on too)."""
+    from django.db import connection
+
+    if not rows:
+        return []
     tail = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}" if returning else ""
+    statements = [_recordset_statement(model, columns, rows)] if connection.vendor == "postgresql" else _insert_statements(model, columns, rows)
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for sql, params in _insert_statements(model, columns, rows):
+        for sql, params in statements:
             cursor.execute(sql + tail, params)
             if returning:
                 ids += [r[0] for r in cursor.fetchall()]
@@ -164,16 +212,17 @@ def _insert_tables(parts: list[tuple[type[models.Model], tuple[str, ...], list[t
     round trip and one parse instead of one per table."""
     from django.db import connection
 
-    statements = [st for model, columns, rows in parts if rows for st in _insert_statements(model, columns, rows)]
-    if not statements:
+    if not any(rows for _, _, rows in parts):
         return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(statements) > 1 and sum(len(p) for _, p in statements) <= 30000:
-            *first, last = statements
-            cursor.execute("WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first)) + " " + last[0],
-                           [v for _, params in statements for v in params])
+        if connection.vendor == "postgresql":
+            # Every table, even one with no rows this time (an empty JSON array inserts nothing):
+            # the same text for every document.
+            *first, last = [_recordset_statement(model, columns, rows) for model, columns, rows in parts]
+            cursor.execute("WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(first)) + " " + last[0]
+                           if first else last[0], [v for _, params in (*first, last) for v in params])
             return
-        for sql, params in statements:
+        for sql, params in [st for model, columns, rows in parts if rows for st in _insert_statements(model, columns, rows)]:
             cursor.execute(sql, params)
 
 
@@ -218,7 +267,7 @@ def report_create_from_tree(
     status: str = ReportStatus.OPEN, import_key: str | None = None, import_label: str = "", external_id: int | None = None,
 ) -> Report:
     proj = project_report(tree)
-    report = Report.objects.create(
+    report = Report(
         unit=unit, reporter=reporter, source=source, status=status, opened_at=now, modified_at=now,
         finished_at=now if status == ReportStatus.FINISHED else None,
         raw_xml=raw, raw_sha256=hashlib.sha256(raw).hexdigest(), document=tree.to_json(),
@@ -226,8 +275,40 @@ def report_create_from_tree(
         incident_type=proj.incident_type[:100], incident_at=_dt(proj.incident_at), platform=proj.platform[:256],
         escalation=proj.escalation, batched_reason=proj.batched_reason[:50], annotations=proj.annotations,
     )
+    _insert_new(report)
     _write_projection(report, proj)
     return report
+
+
+_NEW_ROW_SQL: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+
+
+def _insert_new(obj: models.Model) -> None:
+    """`obj.save()` for a new row of a model with an automatic id and no database
+    defaults: the same signals, the same values (each field's `pre_save` and
+    `get_db_prep_save`, as the ORM's insert), but the statement's text made once per
+    process instead of compiled by the ORM for every report."""
+    from django.db import connection
+    from django.db.models.signals import post_save, pre_save
+
+    meta = obj._meta
+    key = (connection.vendor, meta.label)
+    if key not in _NEW_ROW_SQL:
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+        assert meta.auto_field is not None and meta.db_returning_fields == [meta.pk] and not meta.parents
+        assert not any(f.has_db_default() for f in fields)
+        q = connection.ops.quote_name
+        _NEW_ROW_SQL[key] = (f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+                             f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.db_table)}.{q(meta.pk.column)}", fields)
+    sql, fields = _NEW_ROW_SQL[key]
+    cls = obj.__class__
+    obj._prepare_related_fields_for_save(operation_name="save")
+    pre_save.send(sender=cls, instance=obj, raw=False, using=connection.alias, update_fields=None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    post_save.send(sender=cls, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
 
 
 def report_open(*, reporter: Reporter, raw: bytes, now: datetime | None = None) -> Report:
