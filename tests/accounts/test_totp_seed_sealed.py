@@ -14,7 +14,6 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -22,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from himaya.accounts.models import AuthenticatorDevice
 from himaya.accounts.services import user_create
 from tests.auth_helpers import totp_code, totp_device
+from tests.raw_bytes import raw_database
 
 PASSWORD = "a-long-test-password-1"
 migration = importlib.import_module("himaya.accounts.migrations.0005_totp_seed_sealed")
@@ -31,23 +31,6 @@ migration = importlib.import_module("himaya.accounts.migrations.0005_totp_seed_s
 def people(db):  # type: ignore[no-untyped-def]
     return {name: user_create(username=name, password=PASSWORD, roles=["intake_analyst"], unit_code="unit-a")
             for name in ("amal", "basel", "carim")}
-
-
-def raw_database() -> list[bytes]:
-    """Every value of every table, as the database returns it (no model field)."""
-    values: list[bytes] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')
-            for row in cursor.fetchall():
-                for value in row:
-                    if value is None:
-                        continue
-                    if isinstance(value, (bytes, bytearray, memoryview)):
-                        values.append(bytes(value))
-                    else:
-                        values.append(str(value).encode())
-    return values
 
 
 def seed_forms(seed: bytes) -> list[bytes]:

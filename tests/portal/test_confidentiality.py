@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from himaya.accounts.services import user_create
@@ -15,6 +14,7 @@ from himaya.portal.models import PortalSubmission
 from himaya.reports.models import Report
 from tests.auth_helpers import login_verified
 from tests.portal.conftest import TOKEN, form_fields, png_bytes, receipt_of, submit
+from tests.raw_bytes import raw_database, raw_files
 
 NAME = "Zaynab Qasim-Example"
 PHONE = "+970599123987"
@@ -22,27 +22,6 @@ EMAIL = "zaynab.family@example.com"
 CHILD_MESSAGE = "He messaged me again from a new account at nine"
 STAFF_MESSAGE = "We are looking at it now. Do not answer him"
 FILE_MARKER = "portal-file-content-marker-7f3a"
-
-
-def raw_database() -> list[bytes]:
-    """Every value of every table, as the database returns it (no model field)."""
-    values: list[bytes] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')
-            for row in cursor.fetchall():
-                for value in row:
-                    if value is None:
-                        continue
-                    if isinstance(value, (bytes, bytearray, memoryview)):
-                        values.append(bytes(value))
-                    else:
-                        values.append(str(value).encode())
-    return values
-
-
-def raw_files(root: Path) -> list[bytes]:
-    return [p.read_bytes() for p in root.rglob("*") if p.is_file()]
 
 
 @pytest.mark.django_db
