@@ -62,7 +62,7 @@ bench: install $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/bench_rematch.py
 	PYTHONPATH=$(CURDIR) $(BENCH_VENV)/bin/python bench/bench_psi.py
 	$(BIN)/python bench/bench_import.py
-	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_pipeline.py --documents 8000
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_stats.py --reports 1000000
 	$(BIN)/python bench/bench_portal.py
