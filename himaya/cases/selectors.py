@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,15 +94,21 @@ def case_detail_prefetched(case: Case, *, just_read: bool = False, lists: bool =
         prefetch_related_objects([case], *_people_prefetches())
         return case
     prefetch_related_objects(
-        [case],
-        "case_reports", *_people_prefetches(),
-        Prefetch("tasks", queryset=Task.objects.select_related("assignee").order_by("status", "due", "id")),
-        Prefetch("legal_requests", queryset=LegalRequest.objects.order_by("-id")),
-        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("id")),
-        Prefetch("timeline", queryset=TimelineEvent.objects.select_related("actor").order_by("at", "id")),
-        "notes__author",
+        [case], "case_reports", *_people_prefetches(), *(Prefetch(name, queryset=rows()) for name, rows in _CASE_LISTS.items()),
     )
     return case
+
+
+# The case's flat lists as the case page and the API show them, in their order: the
+# same querysets whether prefetched (`case_detail_prefetched`) or read directly
+# (`case_page_prefetched`).
+_CASE_LISTS: dict[str, Callable[[], QuerySet[Any]]] = {
+    "tasks": lambda: Task.objects.select_related("assignee").order_by("status", "due", "id"),
+    "legal_requests": lambda: LegalRequest.objects.order_by("-id"),
+    "attachments": lambda: Attachment.objects.select_related("uploaded_by").order_by("id"),
+    "timeline": lambda: TimelineEvent.objects.select_related("actor").order_by("at", "id"),
+    "notes": lambda: Note.objects.select_related("author"),  # newest first (its Meta ordering)
+}
 
 
 def _people_prefetches() -> list[Any]:
@@ -128,14 +134,9 @@ def case_page_prefetched(case: Case) -> tuple[Case, dict[str, list[Any]]]:
     directly: the same rows as `case_detail_prefetched`, without the prefetch machinery,
     and the notes with their authors in one query (bench/RESULTS.md, session 11)."""
     case = case_detail_prefetched(case, just_read=True, lists=False)
-    return case, {
-        "report_ids": list(CaseReport.objects.filter(case=case).order_by("report_id").values_list("report_id", flat=True)),
-        "tasks": list(Task.objects.filter(case=case).select_related("assignee").order_by("status", "due", "id")),
-        "legal_requests": list(LegalRequest.objects.filter(case=case).order_by("-id")),
-        "attachments": list(Attachment.objects.filter(case=case).select_related("uploaded_by").order_by("id")),
-        "timeline": list(TimelineEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")),
-        "notes": list(Note.objects.filter(case=case).select_related("author")),  # newest first (its Meta ordering)
-    }
+    lists: dict[str, list[Any]] = {name: list(rows().filter(case=case)) for name, rows in _CASE_LISTS.items()}
+    lists["report_ids"] = list(CaseReport.objects.filter(case=case).order_by("report_id").values_list("report_id", flat=True))
+    return case, lists
 
 
 def case_offered_reports(*, user: User, case: Case) -> QuerySet[Report]:

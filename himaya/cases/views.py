@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime
 import functools
-import html
 import io
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +32,7 @@ from himaya.cases.models import (
     Sex, SuspectIdentifierKind, SuspectStatus, TaskKind,
 )
 from himaya.cases.presentation import actor_name, event_summary, next_moves
+from himaya.core.rendering import escape_text, object_address
 from himaya.core.storage import FileTooLarge, IncomingFile
 from himaya.intake.uploads import HashingFileUploadHandler
 
@@ -112,13 +112,8 @@ def _pager_links(request: HttpRequest, name: str, section: selectors.Section) ->
 def _options(choices: Any, selected: Any = None, *, chosen: Any = ()) -> SafeString:
     """<option>s of a select (`selected`, or each of `chosen`, selected), rendered once for
     every form of the page that shows them; values and labels escaped."""
-    return mark_safe("".join(f'<option value="{_escape(value)}"{" selected" if value == selected or value in chosen else ""}>{_escape(label)}</option>'
+    return mark_safe("".join(f'<option value="{escape_text(value)}"{" selected" if value == selected or value in chosen else ""}>{escape_text(label)}</option>'
                              for value, label in choices))
-
-
-def _escape(value: Any) -> str:
-    """django.utils.html.escape without making a SafeString of each value."""
-    return html.escape(str(value))
 
 
 @functools.lru_cache(maxsize=256)
@@ -126,13 +121,6 @@ def _choice_options(choices: type[Choices], language: str, selected: Any = None,
     """The <option>s of one of the models' fixed choices, in one language: the same for
     every page, so rendered (and translated) once per process, not on every page."""
     return _options([(v, lbl) for v, lbl in choices.choices if v not in without], selected)
-
-
-def _address(name: str) -> Callable[[int], str]:
-    """An object's address by URL name: reversed once per page, not once per row."""
-    marker = 7_654_321_987
-    head, tail = reverse(name, args=[marker]).split(str(marker))
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 TIMELINE_SHOWN = 100  # the latest events on the case page; the rest on request (?timeline=all) and in the printable timeline
@@ -147,7 +135,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     victims = selectors.case_victims_shown(user=user, case=case)
     # The forms' option lists are built once per page (per distinct choice), not per
     # object, and a fixed choice list once per process and language.
-    victim_url, referral_url, move_url = _address("cases:victim_update"), _address("cases:referral_create"), _address("cases:referral_move")
+    victim_url, referral_url, move_url = object_address("cases:victim_update"), object_address("cases:referral_create"), object_address("cases:referral_move")
     for item in victims:
         item["identification_options"] = _choice_options(Identification, language, item["victim"].identification)
         item["update_url"], item["referral_url"] = victim_url(item["victim"].pk), referral_url(item["victim"].pk)
@@ -157,7 +145,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             ref.move_url = move_url(ref.pk)
     appearances = selectors.suspects_appearances(user=user, suspects=list(case.suspects.all()))
     suspects = []
-    status_url, case_url = _address("cases:suspect_status"), _address("cases:detail")
+    status_url, case_url = object_address("cases:suspect_status"), object_address("cases:detail")
     for s in case.suspects.all():
         seen = appearances[s.pk]
         moves = next_moves(SuspectStatus, services.SUSPECT_MOVES, s.status)
@@ -168,10 +156,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
                          "reports": seen["reports"][::-1][:APPEARANCES_SHOWN], "more_reports": max(0, len(seen["reports"]) - APPEARANCES_SHOWN),
                          "clusters": seen["clusters"],
                          "cases": seen["cases"][:APPEARANCES_SHOWN], "more_cases": max(0, len(seen["cases"]) - APPEARANCES_SHOWN)})
-    for url, objects, attr in ((_address("cases:task_status"), lists["tasks"], "status_url"),
-                               (_address("cases:legal_answer"), lists["legal_requests"], "answer_url"),
-                               (_address("cases:legal_document"), lists["legal_requests"], "document_url"),
-                               (_address("cases:attachment_download"), lists["attachments"], "download_url")):
+    for url, objects, attr in ((object_address("cases:task_status"), lists["tasks"], "status_url"),
+                               (object_address("cases:legal_answer"), lists["legal_requests"], "answer_url"),
+                               (object_address("cases:legal_document"), lists["legal_requests"], "document_url"),
+                               (object_address("cases:attachment_download"), lists["attachments"], "download_url")):
         for obj in objects:
             setattr(obj, attr, url(obj.pk))
     report_ids = lists["report_ids"]
@@ -184,8 +172,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     # Up to TIMELINE_SHOWN (or all) items: rendered here in one pass, not through
     # template nodes per event (bench/RESULTS.md, session 11); every value escaped.
     timeline = mark_safe("".join(
-        f'\n    <li data-type="{_escape(e.type)}"><bdi dir="ltr" class="muted">{timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M")}</bdi>'
-        f' · <bdi>{_escape(actor_name(e))}</bdi> · {_escape(event_summary(e))}</li>\n  ' for e in events[earlier:]))
+        f'\n    <li data-type="{escape_text(e.type)}"><bdi dir="ltr" class="muted">{timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M")}</bdi>'
+        f' · <bdi>{escape_text(actor_name(e))}</bdi> · {escape_text(event_summary(e))}</li>\n  ' for e in events[earlier:]))
     unit_users = [u.username for u in selectors.case_unit_users(case).only("id", "username")]
     assignee_names = {u.username for u in case.assignees.all()}
     return render(request, "cases/detail.html", {

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -83,6 +83,8 @@ def report_file(request: HttpRequest, job_id: int) -> HttpResponse:
     if not allowed(request.user, Action.EXPORT, Kind.STATISTICS):
         raise PermissionDenied("export statistics")
     job = report_job_download(actor=request.user, job_id=job_id)
+    if job is None:
+        raise Http404("no such report")
     response = HttpResponse(bytes(job.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{job.file_name()}"'
     response["Cache-Control"] = "no-store"

@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -111,14 +110,14 @@ def report_jobs_prune(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def report_job_download(*, actor: Any, job_id: int) -> Any:
     """A ready report of the actor's own, to hand to their browser; the download is
-    audited (period, format, edition). Http404 for anything else."""
+    audited (period, format, edition). None, and nothing recorded, for anything else."""
     from himaya.stats.models import ReportJob
 
     check(actor, Action.EXPORT, Kind.STATISTICS)
     job = restrict(ReportJob.objects.all(), actor, Action.EXPORT).filter(
         id=job_id, requested_by=actor, status=ReportJob.Status.DONE).first()
     if job is None:
-        raise Http404("no such report")
+        return None
     events.stats_downloaded_event(actor=actor, period=job.period, fmt="pdf", external=job.external, lang=job.lang,
                                   size=job.size, job_id=job.id)
     return job

@@ -373,6 +373,7 @@ NEEDS: dict[str, str] = {
     "contact_with_child": "people", "young_victim": "people",
 }
 _NEED_KEYS = ("text", "files", "annotations", "escalation", "people")
+_P4, _P1 = TIERS.index("P4"), TIERS.index("P1")  # the loosest floor and cap a partial verdict starts from
 
 
 def _local_rules(compiled: dict[str, Any], facts: Facts, ctx: _Ctx) -> tuple[tuple[int, _Prepared], ...]:
@@ -492,7 +493,7 @@ def evaluate_partial_packed(facts: Facts, ruleset: Mapping[str, Any]) -> tuple[A
     compiled = _compiled(ruleset)
     ctx = text_context(facts, compiled["re"])
     reasons: list[tuple[int, str, int, str]] = []
-    floor, cap = _fire(_local_rules(compiled, facts, ctx), facts, ctx, reasons, 3, 0)  # (P4, P1)
+    floor, cap = _fire(_local_rules(compiled, facts, ctx), facts, ctx, reasons, _P4, _P1)
     return tuple(reasons), floor, cap, classify(facts, ctx), facts.jurisdiction_country if facts.jurisdiction == "foreign" else None
 
 

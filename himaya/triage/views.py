@@ -4,7 +4,6 @@ Views parse the request and call selectors (permission in the queryset) and
 services (writes with their audit events)."""
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from himaya.accounts.permissions import Action, Kind, allowed, check
+from himaya.core.rendering import escape_text, object_address
 from himaya.core.report_extras import report_extras
 from himaya.reports.selectors import report_get_for_user, report_queryset_for_user
 from himaya.triage.forms import BulkForm, OverrideForm
@@ -51,13 +51,6 @@ def _can_edit_rules(user) -> bool:  # type: ignore[no-untyped-def]
 def _when(moment: datetime) -> dict[str, str]:
     local = timezone.localtime(moment)
     return {"iso": local.isoformat(), "text": local.strftime("%Y-%m-%d %H:%M")}
-
-
-def _address(name: str) -> Callable[[int], str]:
-    """An object's address by URL name: reversed once per page, not once per row."""
-    marker = 7_654_321_987
-    head, tail = reverse(name, args=[marker]).split(str(marker))
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _queue_row(t: ReportTriage, *, now: datetime, queue_url: str, detail_url: Callable[[int], str], words: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +87,7 @@ def _queue_row_html(row: dict[str, Any], *, can_triage: bool, labels: dict[str, 
     that one): the HTML of the template loop it replaces, as one string with every
     value escaped, instead of some thirty template nodes per row (bench/RESULTS.md,
     session 11: the rows were most of the page's CPU)."""
-    e = _escape
+    e = escape_text
     rid = e(row["id"])
     check = f'<td><input type="checkbox" name="reports" value="{rid}" aria-label="{e(row["select_label"])}"></td>' if can_triage else ""
     where = "—"
@@ -125,11 +118,6 @@ def _queue_row_html(row: dict[str, Any], *, can_triage: bool, labels: dict[str, 
         f'      <td class="nowrap">{received}</td>\n'
         f'      <td class="nowrap"><time datetime="{e(row["due"]["iso"])}" dir="ltr">{e(row["due"]["text"])}</time>\n        {mark}</td>\n'
         f'      <td class="queue-case">')
-
-
-def _escape(value: Any) -> str:
-    """django.utils.html.escape without making a SafeString of each value."""
-    return html.escape(str(value))
 
 
 @login_required
@@ -173,7 +161,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     queue_url = reverse("triage:queue")
-    detail_url = _address("reports:detail")
+    detail_url = object_address("reports:detail")
     words = _queue_words()
     rows = [_queue_row(t, now=now, queue_url=queue_url, detail_url=detail_url, words=words) for t in page.object_list]
     extras = report_extras([row["id"] for row in rows])  # the case, its assignees, its due time (himaya.cases)

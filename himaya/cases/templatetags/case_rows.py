@@ -6,32 +6,28 @@ the pages' CPU, and 20 people reload them all day, SPEC §5). Every value is
 escaped as the template escaped it."""
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from himaya.cases.models import CaseStatus, LegalRequestKind, ReferralKind, ReferralState, TaskKind
 from himaya.cases.presentation import choice_label
+from himaya.core.rendering import escape_text, object_address
 
 register = template.Library()
 
 
-def e(value: Any) -> str:
-    """django.utils.html.escape without making a SafeString of each value."""
-    return html.escape(str(value))
+e = escape_text
 
 
 def address(name: str) -> Callable[[Any], str]:
-    """An object's address by URL name (escaped): reversed once per call of a tag, not once per row."""
-    marker = 7_654_321_987
-    head, tail = (e(part) for part in reverse(name, args=[marker]).split(str(marker)))
-    return lambda pk: f"{head}{e(pk)}{tail}"
+    """An object's address by URL name, escaped: reversed once per call of a tag, not once per row."""
+    url = object_address(name)
+    return lambda pk: e(url(pk))
 
 
 def _day(value: Any) -> str:
@@ -90,10 +86,9 @@ def referral_items(referrals: Iterable[Any]) -> SafeString:
 def legal_items(requests: Iterable[Any]) -> SafeString:
     """Legal requests awaiting an answer, one <li> each (with their case selected)."""
     url = address("cases:detail")
-    today = timezone.localdate()
     rows = []
     for q in requests:
-        overdue = q.answered_on is None and q.due_on is not None and q.due_on < today  # LegalRequest.overdue
+        overdue = q.overdue
         due = f' · {e(_("due"))} <bdi dir="ltr">{_day(q.due_on)}</bdi>' if q.due_on else ""
         badge = f' <span class="badge badge--alert">{e(_("Overdue"))}</span>' if overdue else ""
         cls = ' class="overdue"' if overdue else ""
