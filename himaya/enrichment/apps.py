@@ -23,5 +23,8 @@ class EnrichmentConfig(AppConfig):
         from himaya.intake.signals import reports_stored
 
         reports_stored.connect(receivers.on_reports_stored, dispatch_uid="enrichment.reports_stored")
+        from himaya.intake.signals import reports_arriving
+
+        reports_arriving.connect(receivers.on_reports_arriving, dispatch_uid="enrichment.reports_arriving")
         media_status_changed.connect(receivers.on_media_status_changed, dispatch_uid="enrichment.media_status_changed")
         clusters_changed.connect(receivers.on_clusters_changed, dispatch_uid="enrichment.clusters_changed")

@@ -10,10 +10,20 @@ from himaya.enrichment.models import Stage
 def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
     """intake's `report_received` (sent from its background task, once per finished,
     imported, portal or partner report): the report's flow runs here, in that task (the
-    portal's pictures hashed on a phone are matched in its media stage)."""
-    from himaya.enrichment.services import report_arrived
+    portal's pictures hashed on a phone are matched in its media stage), together with
+    the other arrivals waiting (`reports_enrich_batch`'s top-up), which are linked and
+    triaged as one batch; their own announcements then find them done."""
+    from himaya.enrichment.services import reports_enrich_batch
 
-    report_arrived(report_id=report_id)
+    reports_enrich_batch(report_ids=[int(report_id)])
+
+
+def on_reports_arriving(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+    """intake's `reports_arriving` (inside the transaction that finished a report): its
+    row, waiting at the first stage, so that a worker can take it with others."""
+    from himaya.enrichment.services import arrivals_note
+
+    arrivals_note(report_ids=report_ids)
 
 
 def on_reports_stored(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:

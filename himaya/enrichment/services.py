@@ -10,6 +10,13 @@ report is past it, and one run is queued. A report whose flow has not reached th
 stage yet is left alone — its pending run will read the new state anyway — so a
 report is linked and triaged once per change, never once per announcement.
 
+Under load, a worker's run takes the other waiting reports with it (`reports_claim`'s
+top-up): arrivals never linked before are linked and triaged together
+(`_arrivals_together`: `linking.arrivals`, `triage.services.reports_triage_linked`), and
+reports sent back to triage are triaged together (`_retriage_together`), each batch in
+a fixed number of statements — what lets the flow keep up with intake (SPEC §5). A
+batch that fails as a whole is run report by report, which records each one's failure.
+
 A failing stage records its error and is retried with a growing delay
 (`enrichment_retry_due`, from the periodic upkeep). A run that was lost without
 recording anything — its worker killed mid-task, its task failed while the database
@@ -18,6 +25,7 @@ pending for HIMAYA_ENRICHMENT_STALE_SECONDS and queued again (runs are idempoten
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable
@@ -25,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from himaya.core.tasks import enqueue_with_transaction
@@ -71,7 +79,8 @@ def enrichment_start(*, report_id: int, now: datetime | None = None) -> ReportEn
 
 def report_arrived(*, report_id: int) -> ReportEnrichment | None:
     """The report arrived (finished, imported, from the portal or a partner): its whole flow,
-    alone and at once — the path an arriving report takes when workers keep up.
+    alone and at once — the path of an arrival without a waiting row (an arrival queued
+    before the rows were written at finish) or of one taken alone by its worker.
 
     The report's rows are read once, for its media stage and for linking and triage. The
     enrichment row is inserted in the transaction that links and triages it and saved once at
@@ -126,6 +135,8 @@ def reports_claim(*, report_ids: Iterable[int], top_up: int = 0, now: datetime |
     lease is over. Returns the taken rows and the ids that have no row at all (or were held)."""
     ids = sorted({int(i) for i in report_ids})
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(ids, top_up=top_up, now=now)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     with transaction.atomic():
         found = list(ReportEnrichment.objects.select_for_update(skip_locked=True).filter(report_id__in=ids)) if ids else []
@@ -137,6 +148,46 @@ def reports_claim(*, report_ids: Iterable[int], top_up: int = 0, now: datetime |
             ReportEnrichment.objects.filter(report_id__in=[r.report_id for r in taken]).update(
                 next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
     return taken, set(ids) - {r.report_id for r in found}
+
+
+_CLAIM_SQL: dict[str, tuple[str, list[str]]] = {}
+
+
+def _claim_postgresql(ids: list[int], *, top_up: int, now: datetime) -> tuple[list[ReportEnrichment], set[int]]:
+    """`reports_claim` in one statement (it runs once per arrival: the ORM's three took a
+    third of a batched arrival's CPU): the rows of `ids` not held by another worker, the
+    due ones among them and up to `top_up` other due rows (oldest requests first) leased.
+    Returns the taken rows and the ids without a row (or held)."""
+    if "sql" not in _CLAIM_SQL:
+        t = connection.ops.quote_name(ReportEnrichment._meta.db_table)
+        names = [f.column for f in ReportEnrichment._meta.concrete_fields]
+        cols = ", ".join(connection.ops.quote_name(n) for n in names)
+        due = "(next_attempt_at IS NULL OR next_attempt_at <= %(now)s)"
+        _CLAIM_SQL["sql"] = (
+            f"WITH found AS (SELECT report_id, stage, next_attempt_at FROM {t} WHERE report_id = ANY(%(ids)s) FOR UPDATE SKIP LOCKED), "
+            f"more AS (SELECT report_id FROM {t} WHERE stage <> 'done' AND {due} AND NOT (report_id = ANY(%(ids)s)) "
+            f"ORDER BY requested_at LIMIT %(top_up)s FOR UPDATE SKIP LOCKED), "
+            f"taken AS (SELECT report_id FROM found WHERE stage <> 'done' AND {due} UNION ALL SELECT report_id FROM more), "
+            f"up AS (UPDATE {t} SET next_attempt_at = %(lease)s WHERE report_id IN (SELECT report_id FROM taken) RETURNING {cols}) "
+            f"SELECT true, {cols} FROM up UNION ALL SELECT false, report_id{', NULL' * (len(names) - 1)} "
+            f"FROM found WHERE report_id NOT IN (SELECT report_id FROM taken)", names)
+    sql, names = _CLAIM_SQL["sql"]
+    params = {"ids": ids, "now": now, "top_up": max(0, top_up), "lease": now + timedelta(seconds=LEASE_SECONDS)}
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    taken: list[ReportEnrichment] = []
+    found: set[int] = set()
+    for was_taken, *values in rows:
+        found.add(int(values[0]))
+        if was_taken:
+            data = dict(zip(names, values))
+            if isinstance(data["verdicts"], str):
+                data["verdicts"] = json.loads(data["verdicts"])
+            row = ReportEnrichment(**data)
+            row._state.adding = False
+            taken.append(row)
+    return taken, set(ids) - found
 
 
 def reports_enrich_batch(*, report_ids: Iterable[int], top_up: bool = True) -> dict[int, ReportEnrichment | None]:
@@ -161,8 +212,16 @@ def reports_enrich_batch(*, report_ids: Iterable[int], top_up: bool = True) -> d
                 failed = _media_stage(sources)
             except Exception as exc:  # the batch's reads failed: every report of it waits for its retry
                 failed = {rid: exc for rid in at_media}
+        arrivals = [r for r in taken if r.stage == Stage.MEDIA and r.report_id not in failed]
+        if len(arrivals) >= 2:
+            out.update(_arrivals_together(arrivals))
+        at_triage = [r for r in taken if r.stage == Stage.TRIAGE]
+        if len(at_triage) >= 2:
+            out.update(_retriage_together(at_triage))
         for row in taken:
             rid = row.report_id
+            if rid in out:
+                continue
             if rid in failed:
                 log.error("enrichment of report %s failed at stage media: %s", rid, failed[rid])
                 out[rid] = _failure_record(report_id=rid, stage=Stage.MEDIA, exc=failed[rid])
@@ -177,6 +236,90 @@ def reports_enrich_batch(*, report_ids: Iterable[int], top_up: bool = True) -> d
             if rid not in out:  # done already, held by another worker, or waiting for its retry
                 out[rid] = ReportEnrichment.objects.filter(report_id=rid).first()
     return out
+
+
+def _arrivals_together(taken: list[ReportEnrichment]) -> dict[int, ReportEnrichment]:
+    """Link and triage together the claimed reports that arrived and were never linked
+    (their media stage done): one transaction, a fixed number of statements for the batch
+    (`linking.arrivals`, `triage.services.reports_triage_linked`) — what keeps the flow up
+    with intake (SPEC §5). Their rows are locked first, as one report's run locks its row,
+    and saved done together at the end; the clusters of before that grew and whose scores
+    may change are sent back to triage in one statement. Returns the rows done; a report
+    linked before (or a batch that failed as a whole) is left to the one-report path."""
+    from himaya.linking.arrivals import never_linked, reports_rows, reports_rows_link
+    from himaya.triage.services import cluster_growth_weight_changes, reports_triage_linked
+
+    ids = sorted(r.report_id for r in taken)
+    try:
+        with transaction.atomic():
+            rows_of = {r.report_id: r for r in ReportEnrichment.objects.select_for_update().filter(report_id__in=ids, stage=Stage.MEDIA).order_by("report_id")}
+            fresh = never_linked(sorted(rows_of))
+            read = [r for rid, r in sorted(reports_rows(sorted(fresh)).items()) if r.report.status == ReportStatus.FINISHED]
+            if len(read) < 2:
+                return {}
+            linked = reports_rows_link(rows=read)
+            processed = reports_triage_linked(rows=read, links=linked.results)
+            ruleset = next(iter(processed.values())).ruleset
+            now = timezone.now()
+            grown = [g.cluster_id for g in linked.growth
+                     if cluster_growth_weight_changes(clusters_joined=g.clusters_joined, unit_sizes=g.unit_sizes, ruleset=ruleset)]
+            if grown:
+                # Before the batch's rows are done: only the members of before are moved back.
+                _clusters_retriage(cluster_ids=grown, now=now)
+            done: list[ReportEnrichment] = []
+            by_verdicts: dict[str, list[int]] = {}
+            for r in read:
+                row = rows_of[r.report.id]
+                row.media_runs += 1
+                row.link_runs += 1
+                row.triage_runs += 1
+                row.verdicts = _verdicts(r.files)
+                row.stage, row.error, row.failed_stage, row.attempts, row.next_attempt_at = Stage.DONE, "", "", 0, None
+                row.done_at = row.updated_at = now
+                done.append(row)
+                if row.verdicts:
+                    by_verdicts.setdefault(json.dumps(row.verdicts, sort_keys=True), []).append(row.report_id)
+            # One statement for the batch (and one per set of file verdicts): the ORM's
+            # bulk_update builds a CASE per field and row, which cost more than the linking.
+            done_ids = [row.report_id for row in done]
+            ReportEnrichment.objects.filter(report_id__in=done_ids).update(
+                stage=Stage.DONE, error="", failed_stage="", attempts=0, next_attempt_at=None, media_runs=F("media_runs") + 1,
+                link_runs=F("link_runs") + 1, triage_runs=F("triage_runs") + 1, done_at=now, updated_at=now)
+            for verdicts, rids in by_verdicts.items():
+                ReportEnrichment.objects.filter(report_id__in=rids).update(verdicts=json.loads(verdicts))
+    except Exception:  # the batch's failure: each of its reports takes the one-report path, which records its own
+        log.exception("enrichment of %d arrivals together failed; each is run on its own", len(ids))
+        return {}
+    return {row.report_id: row for row in done}
+
+
+def _retriage_together(taken: list[ReportEnrichment]) -> dict[int, ReportEnrichment]:
+    """Triage again together the claimed reports whose cluster changed (stage `triage`):
+    their rows locked, `triage.services.reports_triage` for all of them, their rows done
+    in one statement. Returns the rows done; a batch that failed as a whole is left to the
+    one-report path."""
+    from himaya.triage.services import reports_triage
+
+    ids = sorted(r.report_id for r in taken)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            rows = list(ReportEnrichment.objects.select_for_update().filter(report_id__in=ids, stage=Stage.TRIAGE).order_by("report_id"))
+            mine = [r.report_id for r in rows]
+            if len(mine) < 2:
+                return {}
+            reports_triage(report_ids=mine, now=now)
+            ReportEnrichment.objects.filter(report_id__in=mine).update(
+                stage=Stage.DONE, error="", failed_stage="", attempts=0, next_attempt_at=None, triage_runs=F("triage_runs") + 1,
+                done_at=now, updated_at=now)
+    except Exception:  # the batch's failure: each of its reports takes the one-report path, which records its own
+        log.exception("triage of %d reports together failed; each is run on its own", len(ids))
+        return {}
+    for row in rows:
+        row.stage, row.error, row.failed_stage, row.attempts, row.next_attempt_at = Stage.DONE, "", "", 0, None
+        row.triage_runs += 1
+        row.done_at = row.updated_at = now
+    return {row.report_id: row for row in rows}
 
 
 def _media_stage(sources: dict[int, str], *, files: dict[int, list[Any]] | None = None) -> dict[int, BaseException]:
@@ -255,6 +398,48 @@ def _cluster_retriage(*, cluster_id: int, report_id: int, now: datetime) -> list
     if queued:
         enqueue_with_transaction(reports_enrich, report_ids=queued)
     return queued
+
+
+def _clusters_retriage(*, cluster_ids: list[int], now: datetime) -> list[int]:
+    """`_cluster_retriage` of several clusters at once (a batch of arrivals grew them): their
+    members that are done go back to triage, in one statement, and one run is queued."""
+    from himaya.enrichment.tasks import reports_enrich
+    from himaya.linking.models import ReportLinkage
+
+    qn = connection.ops.quote_name
+    table, linkage = qn(ReportEnrichment._meta.db_table), qn(ReportLinkage._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    ids = sorted(set(cluster_ids))
+    sql = (f"INSERT INTO {table} (report_id, stage, error, failed_stage, attempts, next_attempt_at, media_runs, link_runs, "
+           f"triage_runs, verdicts, requested_at, done_at, updated_at) "
+           f"SELECT report_id, %s, '', '', 0, NULL, 0, 0, 0, '{{}}', %s, NULL, %s FROM {linkage} WHERE cluster_id IN ({', '.join(['%s'] * len(ids))}) "
+           f"ON CONFLICT (report_id) DO UPDATE SET stage = excluded.stage, requested_at = excluded.requested_at, "
+           f"updated_at = excluded.updated_at, next_attempt_at = NULL WHERE {table}.stage = %s RETURNING report_id")
+    with connection.cursor() as cur:
+        cur.execute(sql, [str(Stage.TRIAGE), stamp, stamp, *ids, str(Stage.DONE)])
+        queued = sorted(int(r[0]) for r in cur.fetchall())
+    if queued:
+        enqueue_with_transaction(reports_enrich, report_ids=queued)
+    return queued
+
+
+def arrivals_note(*, report_ids: Iterable[int], now: datetime | None = None) -> None:
+    """The arrivals' rows, waiting at the first stage, written in the transaction that
+    finished the reports (intake's `reports_arriving`): a worker running one arrival takes
+    the others waiting with it (`reports_claim`'s top-up) and links them together."""
+    ids = sorted({int(i) for i in report_ids})
+    if not ids:
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    qn = connection.ops.quote_name
+    sql = (f"INSERT INTO {qn(ReportEnrichment._meta.db_table)} (report_id, stage, error, failed_stage, attempts, next_attempt_at, "
+           f"media_runs, link_runs, triage_runs, verdicts, requested_at, done_at, updated_at) VALUES "
+           + ", ".join(["(%s, %s, '', '', 0, NULL, 0, 0, 0, '{}', %s, NULL, %s)"] * len(ids)) + " ON CONFLICT (report_id) DO NOTHING")
+    params: list[Any] = []
+    for rid in ids:
+        params += [rid, str(Stage.MEDIA), stamp, stamp]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
 
 
 def _link_and_triage(*, report_id: int, media: bool, rows: Any = None, arrival: bool = False) -> ReportEnrichment | None:
@@ -348,7 +533,8 @@ def enrichment_request(*, report_ids: Iterable[int], stage: str, verdict: tuple[
             # (A cluster's members are all finished: only finished reports are linked.)
             finished = set(chunk) if stage == Stage.TRIAGE else set(
                 Report.objects.filter(id__in=chunk, status=ReportStatus.FINISHED).values_list("id", flat=True))
-            rows = list(ReportEnrichment.objects.select_for_update().filter(report_id__in=finished).values_list("report_id", "stage", "verdicts"))
+            rows = list(ReportEnrichment.objects.select_for_update().filter(report_id__in=finished).order_by("report_id")
+                        .values_list("report_id", "stage", "verdicts"))
             moving = [rid for rid, at, verdicts in rows
                       if at in past and (verdict is None or (verdicts or {}).get(verdict[0]) != verdict[1])]
             if moving:

@@ -25,7 +25,7 @@ from django.utils.dateparse import parse_datetime
 from himaya.accounts.models import Reporter, Unit
 from himaya.core.models import Blob
 from himaya.core.storage import PendingFile, blob_put
-from himaya.intake import events
+from himaya.intake import events, signals
 from himaya.intake.cybertip import (
     Node,
     SchemaInvalid,
@@ -149,7 +149,7 @@ _RECORDSET_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...], li
 # the JSON values they take: str, int, bool, None, an aware datetime (as ISO 8601 with
 # its offset and microseconds: the same instant), a JSON field's own value.
 _RECORD_TYPES = {"bigint": "bigint", "integer": "integer", "smallint": "smallint", "varchar": "text", "text": "text",
-                 "boolean": "boolean", "timestamp with time zone": "timestamptz", "jsonb": "jsonb"}
+                 "boolean": "boolean", "timestamp with time zone": "timestamptz", "jsonb": "jsonb", "double precision": "double precision"}
 
 
 def _json_value(value: Any) -> Any:
@@ -647,6 +647,7 @@ def enqueue_report_received(report_id: int) -> None:
     from himaya.core.tasks import enqueue_with_transaction
     from himaya.intake.tasks import report_received
 
+    signals.reports_arriving.send(sender=None, report_ids=[report_id])
     enqueue_with_transaction(report_received, report_id=report_id)
 
 

@@ -8,3 +8,9 @@ report_received = Signal()
 # finished_at (the same for every report of the batch) and report_ids. Its listeners
 # do for the batch, in one go, what they do on a report's post_save.
 reports_stored = Signal()
+
+# Sent inside the transaction that finished one report (a provider's finish, the portal, a
+# partner's referral, a single import) and queued its `report_received`, with report_ids:
+# its listeners note the arrival in that transaction (the enrichment flow's waiting row,
+# which lets one worker take many waiting arrivals at once).
+reports_arriving = Signal()

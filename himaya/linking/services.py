@@ -146,9 +146,10 @@ def _lock() -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
-def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> tuple[dict[str, IdentifierKey], list[IdentifierKey]]:
-    """The keys' statistics with this report's entries counted; also the keys
-    that turned weak just now (the links already made through them must go)."""
+def _update_keys(entries: list[Entry], *, added: dict[str, int]) -> tuple[dict[str, IdentifierKey], list[IdentifierKey]]:
+    """The keys' statistics with these entries counted (`added`: the reports each key
+    gains — one report's new keys, or a batch's); also the keys that turned weak just
+    now (the links already made through them must go)."""
     by_key: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
         by_key[e.key].append(e)
@@ -162,8 +163,7 @@ def _update_keys(entries: list[Entry], *, new_keys: set[str]) -> tuple[dict[str,
             existing[key] = k
         was_weak = k.weak
         before = (k.reports, list(k.accounts), k.viral, k.weak)
-        if key in new_keys:
-            k.reports += 1
+        k.reports += added.get(key, 0)
         accounts = list(k.accounts)
         for e in es:
             if e.account and e.account not in accounts and len(accounts) < ACCOUNTS_KEPT:
@@ -388,7 +388,7 @@ def report_rows_link(*, rows: ReportRows) -> LinkResult:
         IdentifierEntry(report=report, kind=e.kind, key=e.key, display=e.display[:300], role=e.role, account=e.account, weak=e.weak)
         for e in entries
     ])
-    keys, turned_weak = _update_keys(entries, new_keys={e.key for e in entries} - old)
+    keys, turned_weak = _update_keys(entries, added=dict.fromkeys({e.key for e in entries} - old, 1))
     # Keys this report made weak: what earlier reports linked through them is
     # undone, as if the key had been known weak from the start (as the rebuild sees it).
     split = _links_drop_keys(turned_weak, exclude_report=report.id) if turned_weak else set()

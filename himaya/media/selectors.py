@@ -43,6 +43,26 @@ def file_media_summary(report_file: Any) -> dict[str, Any]:
     return summary
 
 
+def files_media_summaries(report_files: list[Any]) -> None:
+    """`file_media_summary` of many files at once, cached on each (a batch of arrivals
+    triaged together): their states and their matches read in one statement each."""
+    todo = [f for f in report_files if getattr(f, "_media_summary", None) is None]
+    addresses = sorted({f.blob_id for f in todo if f.blob_id})
+    states = {s.blob_id: s for s in MediaState.objects.filter(blob_id__in=addresses)} if addresses else {}
+    matches: dict[str, list[dict[str, Any]]] = {}
+    if states:
+        for m in (MediaMatch.objects.filter(blob_id__in=list(states)).select_related("hash_list", "entry")
+                  .order_by("hash_list__name", "distance", "id")):
+            matches.setdefault(m.blob_id, []).append({"list": m.hash_list.name, "kind": m.hash_list.kind, "category": m.entry.category or None,
+                                                      "algorithm": m.algorithm, "distance": m.distance})
+    for f in todo:
+        summary: dict[str, Any] = {"pdq": None, "pdq_quality": None, "status": FileStatus.PENDING.value, "matches": []}
+        state = states.get(f.blob_id) if f.blob_id else None
+        if state is not None:
+            summary.update(pdq=state.pdq or None, pdq_quality=state.pdq_quality, status=state.status, matches=matches.get(f.blob_id, []))
+        f._media_summary = summary
+
+
 def file_media_state(report_file: Any) -> MediaState | None:
     return MediaState.objects.filter(blob_id=report_file.blob_id).first() if report_file.blob_id else None
 

@@ -395,6 +395,24 @@ def mark_case(case_id: int | None) -> None:
     mark_stale(unit_id, moments)
 
 
+def mark_reports(report_ids: Iterable[int]) -> None:
+    """`mark_report` of many reports (a batch triaged at once): their units and months
+    read in one statement, each unit's months marked in one, their cases read in one."""
+    from himaya.cases.models import CaseReport
+    from himaya.reports.models import Report
+
+    ids = sorted({int(i) for i in report_ids})
+    if not ids:
+        return
+    months: dict[int, list[Any]] = {}
+    for unit_id, finished_at in Report.objects.filter(id__in=ids).values_list("unit_id", "finished_at"):
+        months.setdefault(unit_id, []).append(finished_at)
+    for unit_id, moments in months.items():
+        mark_stale(unit_id, moments)
+    for case_id in sorted(set(CaseReport.objects.filter(report_id__in=ids).values_list("case_id", flat=True))):
+        mark_case(case_id)
+
+
 def mark_report(report_id: int, *, with_case: bool = True) -> None:
     from himaya.cases.models import CaseReport
     from himaya.reports.models import Report

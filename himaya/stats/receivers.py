@@ -34,6 +34,12 @@ def on_report_part(sender: Any, instance: Any, **kwargs: Any) -> None:
     aggregates.mark_report(instance.report_id)
 
 
+def on_reports_triaged(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+    """triage's `reports_triaged` (a batch of arrivals linked and triaged with bulk
+    writes, which send no post_save): what `on_report_part` does, for the batch."""
+    aggregates.mark_reports(report_ids)
+
+
 def on_case_report(sender: Any, instance: Any, **kwargs: Any) -> None:
     aggregates.mark_report(instance.report_id, with_case=False)
     aggregates.mark_case(instance.case_id)
@@ -89,4 +95,7 @@ def connect() -> None:
     from himaya.intake.signals import reports_stored
 
     reports_stored.connect(on_reports_stored, dispatch_uid="stats.reports_stored")
+    from himaya.triage.signals import reports_triaged
+
+    reports_triaged.connect(on_reports_triaged, dispatch_uid="stats.reports_triaged")
     post_delete.connect(on_case_report, sender=CaseReport, dispatch_uid="stats.casereport.delete")

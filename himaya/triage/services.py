@@ -169,21 +169,196 @@ def report_triage_linked(*, rows: ReportRows, link: LinkResult) -> Processed:
     return Processed(link, _verdict_store(rows.report, facts, version=version, ruleset=ruleset, now=now), ruleset)
 
 
-def cluster_growth_matters(result: LinkResult, *, ruleset: dict[str, Any]) -> bool:
-    """Whether the other members' scores can change when a report joined their cluster:
-    another cluster was folded in, or the cluster is still small enough for its size to
-    change the repeat-reporting weight (it is capped). Beyond that, growth changes nothing
-    but the count in the evidence, which the panel shows live anyway."""
-    if len(result.merged_clusters) > 1 or result.merged_clusters != [result.report_id]:
+@transaction.atomic(savepoint=False)
+def reports_triage_linked(*, rows: list[ReportRows], links: dict[int, LinkResult]) -> dict[int, Processed]:
+    """`report_triage_linked` of many reports linked together (`linking.arrivals`): their
+    incident details read in one statement, the new verdicts written in one, and
+    `reports_triaged` sent for the batch (bulk writes send no post_save). A report that
+    has a verdict already (an override, say) is stored as one report would be. Joins the
+    caller's transaction."""
+    from collections import defaultdict
+
+    from himaya.linking.arrivals import rows_insert
+    from himaya.media.selectors import file_media_summary, files_media_summaries
+    from himaya.triage.signals import reports_triaged
+
+    ids = [r.report.id for r in rows]
+    files_media_summaries([f for r in rows for f in r.files])
+    incidents: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for rid, kind, content, info in (IncidentDetail.objects.filter(report_id__in=ids).order_by("id")
+                                     .values_list("report_id", "kind", "content", "additional_info")):
+        incidents[rid].append((kind, content, info))
+    version, ruleset = ruleset_active()
+    now = timezone.now()
+    current = set(ReportTriage.objects.filter(report_id__in=ids).values_list("report_id", flat=True))
+    targets = ruleset.get("service_targets") or {}
+    out: dict[int, Processed] = {}
+    new: list[ReportTriage] = []
+    for r in rows:
+        report, link = r.report, links[r.report.id]
+        facts = facts_from(
+            report, files=[file_facts(f, file_media_summary(f).get("status")) for f in r.files],
+            parties=[(role, age) for _, role, _, _, age in r.parties], incidents=incidents[report.id], linkage=link.linkage,
+            cluster_size=link.unit_cluster_size, actionable=sum(1 for e in link.entries if e.role in ACTIONABLE_ROLES and not e.weak), now=now,
+        )
+        if report.id in current:
+            out[report.id] = Processed(link, _verdict_store(report, facts, version=version, ruleset=ruleset, now=now), ruleset)
+            continue
+        verdict = evaluate(facts, ruleset)
+        triage = ReportTriage(
+            report=report, unit_id=report.unit_id, received_at=report.finished_at or report.opened_at, priority=verdict.priority,
+            score=verdict.score, reasons=[x.as_dict() for x in verdict.reasons], classification=verdict.classification,
+            ruleset_version=version, computed_at=now, effective_priority=verdict.priority,
+            due_at=due_for(report, verdict.priority, targets),
+        )
+        new.append(triage)
+        out[report.id] = Processed(link, triage, ruleset)
+    columns = ("report_id", "unit_id", "received_at", "priority", "score", "reasons", "classification", "ruleset_version", "computed_at",
+               "effective_priority", "due_at", "override_priority", "override_reason")
+    rows_insert(ReportTriage, columns, [tuple(getattr(t, c) for c in columns) for t in new])
+    for t in new:
+        t._state.adding = False
+    reports_triaged.send(sender=ReportTriage, report_ids=ids)
+    return out
+
+
+@transaction.atomic(savepoint=False)
+def reports_triage(*, report_ids: list[int], now: datetime | None = None) -> dict[int, ReportTriage]:
+    """`report_triage` of many reports (the members of clusters that grew, sent back to
+    triage together): their facts read set-wise (reports, files and their media, parties,
+    incidents, linkages, cluster sizes and actionable identifiers: one statement each),
+    the verdicts that changed written in one statement on PostgreSQL, `reports_triaged`
+    sent for the batch, and a tier the rules moved recorded as one report's would be.
+    Joins the caller's transaction."""
+    from collections import defaultdict
+
+    from django.db import connection
+    from django.db.models import Count
+
+    from himaya.media.selectors import file_media_summary, files_media_summaries
+    from himaya.triage.signals import reports_triaged
+
+    now = now or timezone.now()
+    ids = sorted({int(i) for i in report_ids})
+    reports = {r.id: r for r in Report.objects.defer("raw_xml").filter(id__in=ids)}
+    ids = [i for i in ids if i in reports]
+    if not ids:
+        return {}
+    files: dict[int, list[ReportFile]] = defaultdict(list)
+    for f in ReportFile.objects.filter(report_id__in=ids).defer("details_raw").order_by("report_id", "position"):
+        files[f.report_id].append(f)
+    files_media_summaries([f for fs in files.values() for f in fs])
+    parties: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    for rid, role, age in Party.objects.filter(report_id__in=ids).order_by("id").values_list("report_id", "role", "age"):
+        parties[rid].append((role, age))
+    incidents: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for rid, kind, content, info in (IncidentDetail.objects.filter(report_id__in=ids).order_by("id")
+                                     .values_list("report_id", "kind", "content", "additional_info")):
+        incidents[rid].append((kind, content, info))
+    linkages = {lk.report_id: lk for lk in ReportLinkage.objects.filter(report_id__in=ids)}
+    sizes = dict(ReportLinkage.objects.filter(unit_cluster_id__in={lk.unit_cluster_id for lk in linkages.values()})
+                 .values_list("unit_cluster_id").annotate(n=Count("report_id")).values_list("unit_cluster_id", "n"))
+    actionable = dict(IdentifierEntry.objects.filter(report_id__in=ids, role__in=ACTIONABLE_ROLES, weak="")
+                      .values_list("report_id").annotate(n=Count("id")).values_list("report_id", "n"))
+    current = {t.report_id: t for t in ReportTriage.objects.select_for_update().filter(report_id__in=ids)}
+    version, ruleset = ruleset_active()
+    targets = ruleset.get("service_targets") or {}
+    out: dict[int, ReportTriage] = {}
+    changed: list[ReportTriage] = []
+    for rid in ids:
+        report, linkage = reports[rid], linkages.get(rid)
+        facts = facts_from(
+            report, files=[file_facts(f, file_media_summary(f).get("status")) for f in files[rid]], parties=parties[rid],
+            incidents=incidents[rid], linkage=linkage, cluster_size=sizes.get(linkage.unit_cluster_id, 1) if linkage else 1,
+            actionable=actionable.get(rid, 0), now=now,
+        )
+        verdict = evaluate(facts, ruleset)
+        triage = current.get(rid)
+        if triage is None:
+            out[rid] = _verdict_store(report, facts, version=version, ruleset=ruleset, now=now)
+            continue
+        before = triage.effective_priority
+        effective = triage.override_priority or verdict.priority
+        triage.unit_id, triage.received_at = report.unit_id, report.finished_at or report.opened_at
+        triage.priority, triage.score, triage.reasons = verdict.priority, verdict.score, [x.as_dict() for x in verdict.reasons]
+        triage.classification, triage.ruleset_version, triage.computed_at = verdict.classification, version, now
+        triage.effective_priority, triage.due_at = effective, due_for(report, effective, targets)
+        changed.append(triage)
+        out[rid] = triage
+        if before != effective:
+            events.priority_changed_event(report=report, before=before, after=effective, ruleset=version)
+    _verdicts_update(changed, connection.vendor)
+    reports_triaged.send(sender=ReportTriage, report_ids=ids)
+    return out
+
+
+_VERDICT_FIELDS = ("unit_id", "received_at", "priority", "score", "reasons", "classification", "ruleset_version", "computed_at",
+                   "effective_priority", "due_at")
+
+
+def _verdicts_update(rows: list[ReportTriage], vendor: str) -> None:
+    """Write these verdicts (the fields `_verdict_store` writes): on PostgreSQL one UPDATE
+    … FROM json_to_recordset for all of them, each value prepared by its model field."""
+    if not rows:
+        return
+    if vendor != "postgresql":
+        for t in rows:
+            ReportTriage.objects.filter(report_id=t.report_id).update(**{f: getattr(t, f) for f in _VERDICT_FIELDS})
+        return
+    import json
+
+    from django.db import connection
+
+    meta = ReportTriage._meta
+    fields = [meta.get_field(f) for f in _VERDICT_FIELDS]
+    data = []
+    for t in rows:
+        item: dict[str, Any] = {"report_id": t.report_id}
+        for f in fields:
+            value = getattr(t, f.attname)
+            if f.get_internal_type() == "JSONField":
+                item[f.column] = value
+            elif isinstance(value, datetime):
+                item[f.column] = value.isoformat()
+            else:
+                item[f.column] = value
+        data.append(item)
+    qn = connection.ops.quote_name
+    types = {"unit_id": "bigint", "received_at": "timestamptz", "priority": "varchar", "score": "integer", "reasons": "jsonb",
+             "classification": "jsonb", "ruleset_version": "integer", "computed_at": "timestamptz", "effective_priority": "varchar",
+             "due_at": "timestamptz"}
+    cols = [f.column for f in fields]
+    record = ", ".join(["report_id bigint", *(f"{qn(c)} {types[c]}" for c in cols)])
+    sets = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in cols)
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {qn(meta.db_table)} AS t SET {sets} FROM json_to_recordset(%s::json) AS v({record}) "
+                    f"WHERE t.report_id = v.report_id", [json.dumps(data, default=str)])
+
+
+def cluster_growth_weight_changes(*, clusters_joined: int, unit_sizes: dict[Any, tuple[int, int]], ruleset: dict[str, Any]) -> bool:
+    """`cluster_growth_matters` for a cluster that a batch of arrivals made bigger:
+    whether its members of before must be triaged again — clusters were joined (or it
+    was renamed), or some unit's size moved the capped repeat-reporting weight.
+    `unit_sizes`: per unit, its reports in the cluster before and after."""
+    if clusters_joined > 1:
         return True
     spec = next((r for r in ruleset.get("rules", []) if r["rule"] == "repeat_reporting"), None)
     if spec is None or spec.get("enabled") is False:
         return False
     params = spec.get("params") or {}
     per, cap = int(spec.get("weight", 3)), int(params.get("cap", 20))
+    return any(min(cap, per * (before - 1)) != min(cap, per * (after - 1)) for before, after in unit_sizes.values() if after != before)
+
+
+def cluster_growth_matters(result: LinkResult, *, ruleset: dict[str, Any]) -> bool:
+    """Whether the other members' scores can change when a report joined their cluster:
+    another cluster was folded in, or the cluster is still small enough for its size to
+    change the repeat-reporting weight (it is capped). Beyond that, growth changes nothing
+    but the count in the evidence, which the panel shows live anyway."""
+    joined = len(result.merged_clusters) > 1 or result.merged_clusters != [result.report_id]
     # The weight counts the reports of the report's own unit in the cluster.
     size = result.unit_cluster_size
-    return min(cap, per * (size - 2)) != min(cap, per * (size - 1))
+    return cluster_growth_weight_changes(clusters_joined=2 if joined else 1, unit_sizes={None: (size - 1, size)}, ruleset=ruleset)
 
 
 @transaction.atomic

@@ -151,6 +151,30 @@ def test_vics_2_with_media_files_and_the_most_serious_list_wins(tmp_path, delive
     assert HashList.objects.get(name="projectvic").source_format == "vics-2.0"
 
 
+def test_summaries_of_many_files_at_once_are_each_files_own(tmp_path, deliver, django_capture_on_commit_callbacks):
+    """A batch of arrivals asks its files' verdicts in two statements (`files_media_summaries`):
+    linking and triage must read there what each file's own summary says (status, matches in order)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from himaya.media.selectors import file_media_summary, files_media_summaries
+
+    known, other = drawn_image(2), drawn_image(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(tmp_path, f"sha256\n{hashlib.sha256(known).hexdigest()}\n".encode(), name="benign", kind="benign", format="csv")
+        import_file(tmp_path, vics_13([vics_item(known, media_id="m1", category="1")]), name="projectvic", kind="known")
+    ids = [*deliver(known, other), *deliver(known)]
+    one = [file_media_summary(rf) for rf in (ReportFile.objects.get(file_id=i) for i in ids)]
+    files = [ReportFile.objects.get(file_id=i) for i in ids] + [ReportFile(blob=None)]
+    with CaptureQueriesContext(connection) as ctx:
+        files_media_summaries(files)
+    assert len(ctx.captured_queries) == 2
+    assert [f._media_summary for f in files[:-1]] == one
+    assert one[0]["status"] == "known" and {m["list"] for m in one[0]["matches"]} == {"benign", "projectvic"}
+    assert one[1]["status"] == "new" and one[1]["matches"] == []
+    assert files[-1]._media_summary["status"] == "pending"
+
+
 @pytest.mark.parametrize("payload, fmt, message", [
     (b"{not json", "vics", "not VICS JSON"),
     (vics_13([{"MediaID": "1", "MD5": "XYZ"}]), "vics", "is not a MD5 hash"),

@@ -38,16 +38,23 @@ def waiting(unit, settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def link_calls(monkeypatch):  # type: ignore[no-untyped-def]
+    """The reports linked, one at a time or as a batch of arrivals (`linking.arrivals`)."""
     import himaya.enrichment.services as flow
+    import himaya.linking.arrivals as arrivals
 
     calls: list[int] = []
-    original = flow.report_rows_link
+    original, original_many = flow.report_rows_link, arrivals.reports_rows_link
 
     def counted(*, rows):  # type: ignore[no-untyped-def]
         calls.append(rows.report.id)
         return original(rows=rows)
 
+    def counted_many(*, rows):  # type: ignore[no-untyped-def]
+        calls.extend(r.report.id for r in rows)
+        return original_many(rows=rows)
+
     monkeypatch.setattr(flow, "report_rows_link", counted)
+    monkeypatch.setattr(arrivals, "reports_rows_link", counted_many)
     return calls
 
 
@@ -80,8 +87,9 @@ def test_two_workers_never_take_the_same_report(waiting, link_calls) -> None:  #
 
 def test_a_failing_report_does_not_hold_back_the_others_of_its_batch(waiting, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import himaya.enrichment.services as flow
+    import himaya.linking.arrivals as arrivals
 
-    original = flow.report_rows_link
+    original, original_many = flow.report_rows_link, arrivals.reports_rows_link
     bad = waiting[2]
 
     def broken_for_one(*, rows):  # type: ignore[no-untyped-def]
@@ -89,7 +97,14 @@ def test_a_failing_report_does_not_hold_back_the_others_of_its_batch(waiting, mo
             raise RuntimeError("this report's identifiers broke the index")
         return original(rows=rows)
 
+    def broken_batch(*, rows):  # type: ignore[no-untyped-def]
+        # The batch of arrivals holding it fails as a whole: each report is then run on its own.
+        if any(r.report.id == bad for r in rows):
+            raise RuntimeError("this report's identifiers broke the index")
+        return original_many(rows=rows)
+
     monkeypatch.setattr(flow, "report_rows_link", broken_for_one)
+    monkeypatch.setattr(arrivals, "reports_rows_link", broken_batch)
     out = flow.reports_enrich_batch(report_ids=waiting)
     assert {rid for rid in waiting if out[rid].stage == Stage.DONE} == set(waiting) - {bad}
     assert ReportTriage.objects.filter(report_id__in=waiting).count() == 4

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from himaya.enrichment.models import ReportEnrichment
 from himaya.linking.models import IdentifierKey, ReportLink, ReportLinkage
 from himaya.linking.services import report_link
 from himaya.triage.models import ReportTriage
@@ -30,8 +31,10 @@ LINKAGE = ("cluster_id", "unit_cluster_id", "country", "region", "decision", "ev
 # triage rows (the report's unit and month, the month's mark, the report's case,
 # each twice; counted with the statistics' memory of months already marked turned
 # off). No statement for the portal's fingerprints: the report did not come
-# through the portal. (Before: 21 + 8 + 6 + 1.)
-MOST_STATEMENTS = 21 + 3 + 6
+# through the portal. (Before: 21 + 8 + 6 + 1.) And the worker's claim, 2: the run
+# looks for other waiting arrivals to take with this one (`reports_claim`'s top-up),
+# which under load are linked and triaged together (tests/pipeline/test_arrivals_batch.py).
+MOST_STATEMENTS = 21 + 3 + 6 + 2
 
 
 def verdict(report_id: int) -> dict[str, Any]:
@@ -119,6 +122,9 @@ def test_an_arriving_report_takes_a_bounded_number_of_statements(unit, settings)
     r = store(report_xml(suspect=suspect, chat="hello"), unit=unit, files=[FileSpec(), FileSpec(annotations=("viral",))], process=False)
     from himaya.intake.tasks import report_received
 
+    # The cluster's re-triage queued by the earlier reports (the dummy queue never ran it) would be
+    # taken along by this run (its top-up): counted here is the arriving report alone.
+    ReportEnrichment.objects.exclude(report_id=r.id).update(stage="done")
     with CaptureQueriesContext(connection) as ctx:
         report_received.call(report_id=r.id)  # as it arrives: intake's task, the enrichment flow in it
     # Not counted: the savepoints standing for its transaction inside the test's own.
