@@ -139,6 +139,22 @@ def _read_capped(fh: BinaryIO, cap: int) -> bytes:
     return data
 
 
+def _read_file_capped(path: str | Path, cap: int) -> bytes:
+    """A document of the package, refused beyond `cap` bytes, as `_read_capped` reads it;
+    but the file's own size asked first: a read of the cap (10 MB) set that much memory
+    aside for every report of the package."""
+    with open(path, "rb", buffering=0) as fh:
+        chunks: list[bytes] = []
+        total, want = 0, min(os.fstat(fh.fileno()).st_size, cap) + 1
+        while total <= cap and (chunk := fh.read(want)):
+            chunks.append(chunk)
+            total += len(chunk)
+            want = min(cap + 1 - total, 1024 * 1024)  # it grew, or is no regular file: on, up to the cap
+    if total > cap:
+        raise ImportProblem(f"document larger than {cap} bytes")
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def _plain(path: Path, root: Path) -> Path:
     """A regular file or folder inside the package, never a link: a symlink could
     point at the keys (HIMAYA_HOME/keys) and carry them out as evidence."""
@@ -151,28 +167,73 @@ def _plain(path: Path, root: Path) -> Path:
     return path
 
 
+def _walk(root: Path) -> tuple[list[tuple[str, ...]], list[tuple[tuple[str, ...], bool]], set[tuple[str, ...]]]:
+    """One pass over the package's folders, never into a link (as `Path.rglob`, which the
+    scan used before: the same folders, the same matches). Paths relative to the root, as
+    tuples of names (sorted, they are in `Path` order): the links to folders, the
+    report.xml that exist (with whether each is a link: a link to a file counts, to be
+    refused; a broken link does not), and the folders that hold something named "files"
+    (even a broken link)."""
+    linked_dirs: list[tuple[str, ...]] = []
+    reports: list[tuple[tuple[str, ...], bool]] = []
+    with_files: set[tuple[str, ...]] = set()
+    stack: list[tuple[str, tuple[str, ...]]] = [(str(root), ())]
+    while stack:
+        top, rel = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                entries = list(it)
+        except PermissionError:
+            continue
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            is_link = not is_dir and entry.is_symlink()
+            if is_dir:
+                stack.append((entry.path, (*rel, name)))
+            elif is_link and Path(entry.path).is_dir():
+                linked_dirs.append((*rel, name))
+            if name == REPORT_NAME:
+                if not is_link or Path(entry.path).exists():
+                    reports.append(((*rel, name), is_link))
+            elif name == "files":
+                with_files.add(rel)
+    linked_dirs.sort()
+    reports.sort()
+    return linked_dirs, reports, with_files
+
+
 def _scan_folder(root: Path) -> Iterator[SourceReport | ImportProblem]:
     if root.is_symlink():
         yield ImportProblem(f"{root}: a symbolic link; name the package itself")
         return
     real_root = root.resolve()
-    for linked in sorted(p for p in root.rglob("*") if p.is_symlink() and p.is_dir()):
-        problem = ImportProblem(f"{linked}: a symbolic link to a folder; not followed, nothing in it imported")
-        problem.label = str(linked)
+    linked_dirs, found, with_files = _walk(root)
+    for parts in linked_dirs:
+        problem = ImportProblem(f"{root.joinpath(*parts)}: a symbolic link to a folder; not followed, nothing in it imported")
+        problem.label = str(root.joinpath(*parts))
         yield problem
-    report_files = [root / REPORT_NAME] if (root / REPORT_NAME).exists() else sorted(root.rglob(REPORT_NAME))
-    plain_folders: set[Path] = set()  # checked already: the package's folders are shared by its reports
-    for rx in report_files:
-        folder = rx.parent
+    # The walk never enters a link, so every folder it reached is a plain folder inside
+    # the package: only report.xml itself (a link to a file) and what is under files/ are
+    # left to check. Paths are joined as strings: a Path per report cost more than the rest.
+    top = str(root)
+    prefix = "" if top == "." else top if top.endswith("/") else top + "/"
+    # Only the package's own report.xml when it has one (a link to a file is to be refused).
+    report_files = [((REPORT_NAME,), True)] if (root / REPORT_NAME).exists() else found
+    for parts, check in report_files:
+        rx = prefix + "/".join(parts)
+        label = prefix + "/".join(parts[:-1]) if len(parts) > 1 else top
         try:
-            for part in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
-                if root / part not in plain_folders:
-                    plain_folders.add(_plain(root / part, real_root))
-            _plain(rx, real_root)
-            src = SourceReport(label=str(folder), folder_name=folder.name,
-                               read_report=lambda rx=rx: _read_capped(open(rx, "rb"), settings.HIMAYA_MAX_XML_BYTES))
-            files_dir = folder / "files"
-            if os.path.lexists(files_dir):  # there, or a link (even a broken one): looked at below
+            if check:
+                _plain(Path(rx), real_root)
+            src = SourceReport(label=label, folder_name=parts[-2] if len(parts) > 1 else root.name,
+                               read_report=lambda rx=rx: _read_file_capped(rx, settings.HIMAYA_MAX_XML_BYTES))
+            if parts[:-1] in with_files:  # there, or a link (even a broken one): looked at below
+                folder = Path(label)
+                files_dir = folder / "files"
                 _plain(files_dir, real_root)
                 for fdir in sorted(files_dir.iterdir()):
                     _plain(fdir, real_root)
@@ -182,10 +243,10 @@ def _scan_folder(root: Path) -> Iterator[SourceReport | ImportProblem]:
                     content = [p for p in members if p.is_file() and p.name != DETAILS_NAME]
                     details = fdir / DETAILS_NAME
                     sf = SourceFile(content[0].name, content[0].stat().st_size, lambda p=content[0]: open(p, "rb")) if content else None
-                    rd = (lambda d=details: _read_capped(open(d, "rb"), settings.HIMAYA_MAX_XML_BYTES)) if details.is_file() else None
+                    rd = (lambda d=details: _read_file_capped(d, settings.HIMAYA_MAX_XML_BYTES)) if details.is_file() else None
                     src.files[fdir.name] = (sf, rd)
         except ImportProblem as problem:
-            problem.label = str(folder)
+            problem.label = label
             yield problem
             continue
         yield src

@@ -166,3 +166,14 @@ def test_an_upload_without_a_multipart_boundary_is_the_clients_error(provider):
         assert answer.status_code == 400, (content_type, answer.status_code, answer.content)
         assert b"<responseCode>4000</responseCode>" in answer.content or b"<responseCode>4200</responseCode>" in answer.content
     assert ReportFile.objects.filter(report_id=rid).count() == 0
+
+
+def test_a_report_larger_than_the_limit_is_refused_and_one_at_the_limit_goes_in(tmp_path, capsys, settings):
+    pkg = tmp_path / "pkg"
+    _package(pkg, "at-the-limit", DOC_REPORT)
+    _package(pkg, "over", DOC_REPORT.replace(b"jsmith", b"jsmith2"))
+    settings.HIMAYA_MAX_XML_BYTES = len(DOC_REPORT)
+    code, summary = _import_json(capsys, str(pkg))
+    assert code == 0 and summary["imported"] == 1
+    assert summary["errors"] == [{"path": str(pkg / "over"), "error": f"document larger than {len(DOC_REPORT)} bytes"}]
+    assert Report.objects.get().import_label == str(pkg / "at-the-limit")

@@ -170,6 +170,14 @@ def test_one_announcement_per_batch_and_each_report_waits_at_its_first_stage(tmp
     assert sorted(i for a in announced for i in a) == sorted(summary["report_ids"])
     # Not run yet (the announcement was held back): every report shows as waiting for its media stage.
     assert sorted(ReportEnrichment.objects.filter(stage=Stage.MEDIA).values_list("report_id", flat=True)) == sorted(summary["report_ids"])
+    # Each a fresh arrival, as the pipeline's status page shows it: no failure, no attempt, no
+    # stage run, nothing done yet, asked for during this import.
+    fresh = ReportEnrichment(report_id=0, stage=Stage.MEDIA)
+    plain = ("error", "failed_stage", "attempts", "next_attempt_at", "media_runs", "link_runs", "triage_runs", "verdicts", "done_at")
+    for row in ReportEnrichment.objects.all():
+        assert {f: getattr(row, f) for f in plain} == {f: getattr(fresh, f) for f in plain}
+        assert row.requested_at is not None and row.updated_at >= row.requested_at
+        assert Report.objects.get(id=row.report_id).finished_at <= row.requested_at
     # The statistics know the month changed (marked once per batch, not per report).
     unit_id = Report.objects.values_list("unit_id", flat=True).first()
     assert StaleMonth.objects.filter(unit_id=unit_id).exists()
