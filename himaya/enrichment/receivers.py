@@ -18,25 +18,24 @@ def on_report_received(sender: Any, *, report_id: int, **kwargs: Any) -> None:
     reports_enrich_batch(report_ids=[int(report_id)])
 
 
-def on_reports_arriving(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
+def on_reports_arriving(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> bool:
     """intake's `reports_arriving` (inside the transaction that finished a report): its
-    row, waiting at the first stage, so that a worker can take it with others."""
-    from himaya.enrichment.services import arrivals_note
+    row, waiting at the first stage, so that a worker can take it with others. Returns
+    True when the workers drain the waiting rows (`arrivals_drain`): the arrival is then
+    in their charge and intake queues no task for it."""
+    from himaya.enrichment.services import arrivals_in_workers_charge, arrivals_note
 
     arrivals_note(report_ids=report_ids)
+    return arrivals_in_workers_charge()
 
 
 def on_reports_stored(sender: Any, *, report_ids: Any = (), **kwargs: Any) -> None:
     """intake's `reports_stored` (a bulk import's batch, inside its transaction): each
     report's row, at the first stage, in one write — so the batch shows as waiting at
     once; each report's `report_received` then runs its flow as for any arrival."""
-    from django.utils import timezone
+    from himaya.enrichment.services import arrivals_note
 
-    from himaya.enrichment.models import ReportEnrichment
-
-    now = timezone.now()
-    ReportEnrichment.objects.bulk_create([ReportEnrichment(report_id=int(r), stage=Stage.MEDIA, requested_at=now) for r in report_ids],
-                                         ignore_conflicts=True, batch_size=1000)
+    arrivals_note(report_ids=report_ids)
 
 
 def on_media_status_changed(sender: Any, *, blob_address: str = "", new_status: str = "", report_ids: Any = (), **kwargs: Any) -> None:

@@ -16,6 +16,8 @@ top-up): arrivals never linked before are linked and triaged together
 reports sent back to triage are triaged together (`_retriage_together`), each batch in
 a fixed number of statements — what lets the flow keep up with intake (SPEC §5). A
 batch that fails as a whole is run report by report, which records each one's failure.
+On the database queue arrivals have no task of their own: every `himaya worker` takes
+the waiting rows itself (`arrivals_drain`).
 
 A failing stage records its error and is retried with a growing delay
 (`enrichment_retry_due`, from the periodic upkeep). A run that was lost without
@@ -423,23 +425,67 @@ def _clusters_retriage(*, cluster_ids: list[int], now: datetime) -> list[int]:
     return queued
 
 
+# The task queue whose workers take arrivals from their waiting rows (`arrivals_drain`, run
+# by every `himaya worker`): with it an arrival needs no task of its own — on the database
+# queue a task is a row written at finish and three statements more in a worker, which
+# cost more than the arrival's batched enrichment. Redis workers drain too, but arrivals
+# keep their job there (a cheap write outside the database, and the unit of work whose
+# recovery from a killed machine tests/scaleout proves); the in-process queues of tests
+# and development (immediate, dummy) have no worker and keep the task.
+_DRAINED_BY_WORKERS = ("django_tasks_db.DatabaseBackend",)
+
+
+def arrivals_in_workers_charge() -> bool:
+    from django.conf import settings
+
+    return str(settings.TASKS.get("default", {}).get("BACKEND", "")) in _DRAINED_BY_WORKERS
+
+
+def arrivals_drain(*, batches: int = 20) -> int:
+    """Run what waits (arrivals, the runs a change asked for, retries due), a claimed batch at
+    a time, until nothing is left or `batches` were run: what each `himaya worker` does
+    every half second, so that an arrival needs no queued task of its own (its waiting row,
+    written at finish, is its place in the queue). Returns the reports run."""
+    done = 0
+    for _ in range(batches):
+        if not ReportEnrichment.objects.exclude(stage=Stage.DONE).filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())).exists():
+            break
+        out = reports_enrich_batch(report_ids=[], top_up=True)
+        if not out:
+            break
+        done += len(out)
+    return done
+
+
 def arrivals_note(*, report_ids: Iterable[int], now: datetime | None = None) -> None:
     """The arrivals' rows, waiting at the first stage, written in the transaction that
-    finished the reports (intake's `reports_arriving`): a worker running one arrival takes
-    the others waiting with it (`reports_claim`'s top-up) and links them together."""
+    stored or finished the reports (intake's `reports_arriving` and `reports_stored`): a
+    worker's run takes many waiting arrivals at once and links them together. On
+    PostgreSQL one `INSERT … SELECT … FROM unnest(ids)`, every other column its field's
+    default prepared by the field (a model instance and a compiled value per column and
+    report were most of a bulk import batch's writing); elsewhere the ORM's bulk_create."""
     ids = sorted({int(i) for i in report_ids})
     if not ids:
         return
-    stamp = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(ReportEnrichment._meta.db_table)} (report_id, stage, error, failed_stage, attempts, next_attempt_at, "
-           f"media_runs, link_runs, triage_runs, verdicts, requested_at, done_at, updated_at) VALUES "
-           + ", ".join(["(%s, %s, '', '', 0, NULL, 0, 0, 0, '{}', %s, NULL, %s)"] * len(ids)) + " ON CONFLICT (report_id) DO NOTHING")
-    params: list[Any] = []
-    for rid in ids:
-        params += [rid, str(Stage.MEDIA), stamp, stamp]
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        ReportEnrichment.objects.bulk_create([ReportEnrichment(report_id=r, stage=Stage.MEDIA, requested_at=now) for r in ids],
+                                             ignore_conflicts=True, batch_size=1000)
+        return
+    meta, q = ReportEnrichment._meta, connection.ops.quote_name
+    given: dict[str, Any] = {"stage": Stage.MEDIA, "requested_at": now, "updated_at": now}
+    columns, values, params = [], [], []
+    for f in meta.concrete_fields:
+        columns.append(q(f.column))
+        if f.attname == "report_id":
+            values.append("r")
+        else:
+            values.append(f"CAST(%s AS {f.cast_db_type(connection)})")
+            params.append(f.get_db_prep_save(given[f.attname] if f.attname in given else f.get_default(), connection))
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(f"INSERT INTO {q(meta.db_table)} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                    "FROM unnest(CAST(%s AS bigint[])) AS r ON CONFLICT DO NOTHING", [*params, "{" + ",".join(map(str, ids)) + "}"])
 
 
 def _link_and_triage(*, report_id: int, media: bool, rows: Any = None, arrival: bool = False) -> ReportEnrichment | None:

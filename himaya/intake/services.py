@@ -647,7 +647,8 @@ def enqueue_report_received(report_id: int) -> None:
     from himaya.core.tasks import enqueue_with_transaction
     from himaya.intake.tasks import report_received
 
-    signals.reports_arriving.send(sender=None, report_ids=[report_id])
+    if any(answer is True for _, answer in signals.reports_arriving.send(sender=None, report_ids=[report_id])):
+        return  # in a listener's charge: its workers run it, no task of ours needed
     enqueue_with_transaction(report_received, report_id=report_id)
 
 

@@ -10,7 +10,8 @@ report_received = Signal()
 reports_stored = Signal()
 
 # Sent inside the transaction that finished one report (a provider's finish, the portal, a
-# partner's referral, a single import) and queued its `report_received`, with report_ids:
-# its listeners note the arrival in that transaction (the enrichment flow's waiting row,
-# which lets one worker take many waiting arrivals at once).
+# partner's referral, a single import), with report_ids: its listeners note the arrival in
+# that transaction (the enrichment flow's waiting row, which lets one worker take many
+# waiting arrivals at once). A listener that returns True takes the arrival in its charge
+# (its workers run it): intake then queues no `report_received` task for it.
 reports_arriving = Signal()

@@ -89,6 +89,38 @@ def test_tasks_survive_a_worker_killed_mid_task(site, tmp_path):
     assert text.count("start first") == 2  # run again after the kill, because it never completed
 
 
+def test_a_worker_takes_the_waiting_arrivals_without_a_task_each(site, tmp_path):
+    """On the database queue arrivals have no task: a running worker takes their waiting rows
+    itself (its `himaya-arrivals` thread). (One killed holding them: tests/scaleout.)"""
+    code = (
+        "from himaya.accounts.services import unit_get_or_create\n"
+        "from himaya.enrichment.services import arrivals_note\n"
+        "from tests.linking.factory import Person, report_xml, store\n"
+        "unit = unit_get_or_create(code='drain')\n"
+        "arrivals_note(report_ids=[store(report_xml(suspect=Person(esp_id=f'drain-{n}')), unit=unit, process=False).id for n in range(5)])\n"
+    )
+    subprocess.run([sys.executable, "-m", "himaya", "shell", "-c", code], env=site, cwd=ROOT, check=True)
+    count = (
+        "from himaya.triage.models import ReportTriage\n"
+        "from django_tasks_db.models import DBTaskResult\n"
+        "print('COUNTS', ReportTriage.objects.count(), DBTaskResult.objects.filter(task_path__endswith='report_received').count())\n"
+    )
+
+    def triaged_and_tasks() -> tuple[int, int]:
+        out = subprocess.run([sys.executable, "-m", "himaya", "shell", "-c", count], env=site, cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.split()
+        at = out.index("COUNTS")
+        return int(out[at + 1]), int(out[at + 2])
+
+    assert triaged_and_tasks() == (0, 0)
+    worker = subprocess.Popen([sys.executable, "-m", "himaya", "worker", "--interval", "0.2"], env=site, cwd=ROOT)
+    try:
+        assert _wait_for(lambda: triaged_and_tasks()[0] == 5, 60), "the worker never took the waiting arrivals"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
 @pytest.fixture
 def rq_site(site):
     import random

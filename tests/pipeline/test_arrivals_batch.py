@@ -214,3 +214,28 @@ def test_a_batch_links_each_report_to_as_many_reports_as_one_at_a_time(units, on
     # The batch's own verdicts (the members of before keep the count of their last triage in their
     # evidence once the weight is capped: "growth changes nothing but the count", as one at a time).
     assert [t for t in again[2] if t[0] in batch] == [t for t in after_batch[2] if t[0] in batch]
+
+
+def test_on_the_database_queue_an_arrival_is_a_waiting_row_not_a_task(provider, settings) -> None:  # type: ignore[no-untyped-def]
+    """On the database queue, finish writes the arrival's waiting row and no task: the
+    workers take what waits themselves (`arrivals_drain`, every half second in `himaya
+    worker`). In-process queues (tests, development) have no worker and keep the task."""
+    from django_tasks_db.models import DBTaskResult
+
+    from himaya.enrichment.services import arrivals_drain
+    from tests.conftest import DOC_REPORT
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    ids = [provider.submit(DOC_REPORT).report_id for _ in range(3)]
+    for rid in ids:
+        assert provider.finish(rid).code == 0
+    assert not DBTaskResult.objects.filter(task_path="himaya.intake.tasks.report_received").exists()
+    assert set(ReportEnrichment.objects.filter(report_id__in=ids).values_list("stage", flat=True)) == {Stage.MEDIA}
+    assert arrivals_drain() == 3
+    assert ReportTriage.objects.filter(report_id__in=ids).count() == 3
+    assert arrivals_drain() == 0
+    # Without a worker (the immediate queue of tests and development) the finish runs it at once.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    rid = provider.submit(DOC_REPORT).report_id
+    assert provider.finish(rid).code == 0
+    assert ReportTriage.objects.filter(report_id=rid).exists()

@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 # A report left in `running` by a killed worker is taken up again after this long (the test's value; 15 min by default).
 STALE_SECONDS = 15
+# Reports a killed worker had taken (a batch of waiting arrivals) are free for another after this long
+# (the test's value; 5 min by default).
+LEASE_SECONDS = 20
 # How long the work left by the failures may take to finish once the load is over (58 s measured at load average 22).
 RECOVERY_SECONDS = 150
 
@@ -65,7 +68,8 @@ class Site:
                    REDIS_URL=self.redis_url, HIMAYA_TASK_BACKEND="rq", HIMAYA_STORAGE_URL=self.storage_url,
                    AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_DEFAULT_REGION="us-east-1",
                    HIMAYA_ALLOWED_HOSTS=f"{hosts.Network.address('web1')},{hosts.Network.address('web2')}",
-                   HIMAYA_FRONT="off", HIMAYA_ENRICHMENT_STALE_SECONDS=str(STALE_SECONDS), PYTHONPATH=str(ROOT))
+                   HIMAYA_FRONT="off", HIMAYA_ENRICHMENT_STALE_SECONDS=str(STALE_SECONDS),
+                   HIMAYA_ENRICHMENT_LEASE_SECONDS=str(LEASE_SECONDS), PYTHONPATH=str(ROOT))
         return env
 
     def himaya(self, home: Path, *args: str) -> str:

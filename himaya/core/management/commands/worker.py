@@ -42,6 +42,7 @@ class Command(BaseCommand):
         core_tasks.tasks_requeue_orphans()
         upkeep = threading.Thread(target=self._upkeep, args=(worker_id, stop), daemon=True, name="himaya-upkeep")
         upkeep.start()
+        threading.Thread(target=self._drain, args=(stop, interval), daemon=True, name="himaya-arrivals").start()
         worker = Worker(
             queue_names=["*"], interval=interval, batch=batch, backend_name="default", startup_delay=False,
             max_tasks=None, worker_id=worker_id, excluded_queue_names=[],
@@ -49,6 +50,11 @@ class Command(BaseCommand):
         worker.configure_signals()
         try:
             worker.run()
+            if batch:  # what waits in the enrichment flow too, before exiting
+                from himaya.enrichment.services import arrivals_drain
+
+                while arrivals_drain():
+                    pass
         finally:
             stop.set()
             core_tasks.worker_forget(worker_id=worker_id)
@@ -58,10 +64,28 @@ class Command(BaseCommand):
 
         stop = threading.Event()
         threading.Thread(target=self._rq_upkeep, args=(stop,), daemon=True, name="himaya-upkeep").start()
+        threading.Thread(target=self._drain, args=(stop, 0.5), daemon=True, name="himaya-arrivals").start()
         try:
             call_command("rqworker", "default", job_class="django_tasks_rq.Job", with_scheduler=False)
         finally:
             stop.set()
+
+    def _drain(self, stop: threading.Event, interval: float) -> None:
+        """The enrichment flow's waiting reports (arrivals have no task of their own: their
+        waiting row is their place in the queue), taken a batch at a time, every `interval`
+        seconds when nothing waits."""
+        from himaya.enrichment.services import arrivals_drain
+
+        while not stop.is_set():
+            ran = 0
+            try:
+                close_old_connections()
+                ran = arrivals_drain()
+            except Exception:  # the database restarting, say: the drain must never take the worker down
+                log.exception("enrichment drain failed")
+            if not ran:
+                stop.wait(interval)
+        connection.close()
 
     def _rq_upkeep(self, stop: threading.Event) -> None:
         last_periodic = 0.0
