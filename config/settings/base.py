@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "himaya.core.middleware.RequestIdMiddleware",
     "himaya.core.middleware.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "himaya.core.middleware.CSPMiddleware",  # django-csp's, its header built once
     "himaya.core.middleware.ProviderApiShortcut",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "himaya.core.middleware.ArabicFirstLocaleMiddleware",

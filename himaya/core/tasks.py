@@ -30,8 +30,59 @@ def enqueue_with_transaction(task: Any, **kwargs: Any) -> None:
 
     if settings.HIMAYA_TASK_BACKEND == "rq":
         transaction.on_commit(lambda: task.enqueue(**kwargs))
+        return
+    from django_tasks_db.backend import DatabaseBackend
+
+    backend = task.get_backend()
+    if type(backend) is DatabaseBackend:
+        _db_enqueue(backend, task, kwargs)
     else:
         task.enqueue(**kwargs)
+
+
+_VALIDATED: dict[tuple[str, int], Any] = {}
+_TASK_ROW_SQL: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _db_enqueue(backend: Any, task: Any, kwargs: dict[str, Any]) -> Any:
+    """`task.enqueue(**kwargs)` on django-tasks-db's DatabaseBackend: the row its
+    `DBTaskResult.objects.create` writes (the same instance, values, `pre_save` and
+    `post_save` signals, which set `run_after`), then its `task_enqueued` signal, but
+    the INSERT made once per process instead of compiled by the ORM for every task
+    (one a provider report). A task is checked by `validate_task` once per process:
+    a task is a module-level constant."""
+    from django.db.models.signals import post_save, pre_save
+    from django_tasks_db.compat import normalize_json, task_enqueued
+    from django_tasks_db.models import DBTaskResult
+
+    key = (backend.alias, id(task))
+    if _VALIDATED.get(key) is not task:
+        backend.validate_task(task)
+        _VALIDATED[key] = task
+    row = DBTaskResult(
+        id=backend._get_id(), args_kwargs=normalize_json({"args": (), "kwargs": kwargs}), priority=task.priority,
+        task_path=task.module_path, queue_name=task.queue_name, run_after=task.run_after, backend_name=backend.alias,
+    )
+    conn = transaction.get_connection()  # the proxy's every attribute is a thread-local look-up
+    cached = _TASK_ROW_SQL.get(conn.vendor)
+    if cached is None:
+        meta = DBTaskResult._meta
+        fields = [f for f in meta.local_concrete_fields if not f.generated]
+        assert meta.auto_field is None and not meta.parents and not any(f.has_db_default() for f in fields)
+        q = conn.ops.quote_name
+        cached = _TASK_ROW_SQL[conn.vendor] = (
+            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))})",
+            fields,
+        )
+    sql, fields = cached
+    pre_save.send(sender=DBTaskResult, instance=row, raw=False, using=conn.alias, update_fields=None)
+    with transaction.mark_for_rollback_on_error(conn.alias), conn.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(row, True), conn) for f in fields])
+    row._state.adding, row._state.db = False, conn.alias
+    post_save.send(sender=DBTaskResult, instance=row, created=True, update_fields=None, raw=False, using=conn.alias)
+    result = row.task_result
+    task_enqueued.send(type(backend), task_result=result)
+    return result
 
 
 def worker_heartbeat(*, worker_id: str) -> None:
