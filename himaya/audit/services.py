@@ -59,7 +59,42 @@ def audit_record(*, actor: Any, action: AuditAction, target: Any = None, target_
         target_id = target_id or target.pk
     data = json.loads(json.dumps(data or {}, default=str))
     fields = dict(at=timezone.now(), actor=actor_label(actor), action=action.value, target_type=target_type, target_id=str(target_id), unit_id=unit_id, data=data)
-    return AuditEvent.objects.create(content_hash=_content_digest(**fields), **fields)
+    event = AuditEvent(content_hash=_content_digest(**fields), **fields)
+    _insert_event(event)
+    return event
+
+
+_INSERT_SQL: dict[str, tuple[str, list[Any], bool]] = {}
+
+
+def _insert_event(event: AuditEvent) -> None:
+    """`event.save()` for a new event: the same values (each field's `pre_save` and
+    `get_db_prep_save`, as the ORM's insert) and signals, in a statement made once per
+    process and database vendor instead of compiled by the ORM for every event (two
+    events a report on the provider API)."""
+    from django.db.models.signals import post_save, pre_save
+
+    conn = transaction.get_connection()  # the proxy's every attribute is a thread-local look-up
+    cached = _INSERT_SQL.get(conn.vendor)
+    if cached is None:
+        meta = AuditEvent._meta
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        q = conn.ops.quote_name
+        returning = conn.features.can_return_columns_from_insert
+        sql = (f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        if returning:
+            sql += f" RETURNING {q(meta.db_table)}.{q(meta.pk.column)}"
+        cached = _INSERT_SQL[conn.vendor] = (sql, fields, returning)
+    sql, fields, returning = cached
+    pre_save.send(sender=AuditEvent, instance=event, raw=False, using=conn.alias, update_fields=None)
+    # As the ORM's save: a failed insert inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(conn.alias), conn.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(f.pre_save(event, True), conn) for f in fields])
+        event.pk = cursor.fetchone()[0] if returning else conn.ops.last_insert_id(
+            cursor, AuditEvent._meta.db_table, AuditEvent._meta.pk.column)
+    event._state.adding, event._state.db = False, conn.alias
+    post_save.send(sender=AuditEvent, instance=event, created=True, update_fields=None, raw=False, using=conn.alias)
 
 
 def audit_record_many(*, actor: Any, action: AuditAction, events: list[tuple[str, str | int, int | None, dict[str, Any]]]) -> int:
@@ -100,10 +135,30 @@ def audit_seal(*, batch: int = 5000) -> int:
                 seq += 1
                 ev.seq, ev.prev_hash = seq, prev
                 ev.hash = prev = _link_digest(prev, seq, ev.content_hash)
-            AuditEvent.objects.bulk_update(pending, ["seq", "prev_hash", "hash"], batch_size=1000)
+            _links_write(pending)
             head.last_seq, head.last_hash, head.sealed_at = seq, prev, timezone.now()
             head.save()
             sealed += len(pending)
+
+
+def _links_write(events: list[AuditEvent]) -> None:
+    """The chain positions just computed, written in one statement on PostgreSQL (UPDATE …
+    FROM json_to_recordset) and one prepared statement run per event elsewhere: the ORM's
+    bulk_update builds a CASE per field and event, and sealing two events per report was
+    half of a task worker's CPU under intake (bench/RESULTS.md, session 12)."""
+    import json
+
+    from django.db import connection
+
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"UPDATE {table} AS t SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
+                        "FROM json_to_recordset(%s::json) AS v(id bigint, seq bigint, prev_hash text, hash text) WHERE t.id = v.id",
+                        [json.dumps([{"id": ev.id, "seq": ev.seq, "prev_hash": ev.prev_hash, "hash": ev.hash} for ev in events])])
+        else:
+            cur.executemany(f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                            [(ev.seq, ev.prev_hash, ev.hash, ev.id) for ev in events])
 
 
 @dataclass(frozen=True)
