@@ -332,7 +332,7 @@ class PgWaits(threading.Thread):
                 self.samples += 1
                 for ev, q in rows:
                     if ev.startswith("Lock:") and "pg_advisory_xact_lock" in q:
-                        ev += " (audit chain)"
+                        ev += " (linking)"  # the only advisory lock: linking serialises its writers
                     elif ev.startswith("Lock:") and "FOR UPDATE" in q:
                         ev += " (row lock)"
                     self.counts[ev] += 1
