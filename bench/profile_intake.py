@@ -169,7 +169,7 @@ def child(args: argparse.Namespace) -> None:
 
 def baseline_tree(files: list[str]) -> Path:
     """This tree's himaya/ and config/ with HEAD's version of `files`."""
-    tmp = Path(tempfile.mkdtemp(prefix="h1-profile-head-"))
+    tmp = Path(tempfile.mkdtemp(prefix="himaya-profile-head-"))
     for top in ("himaya", "config"):
         shutil.copytree(ROOT / top, tmp / top, ignore=shutil.ignore_patterns("__pycache__"))
     for f in files:
@@ -183,7 +183,8 @@ def prepare(url: str, home: str) -> None:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    assert name.startswith("h1_"), "this helper's databases are named h1_*"
+    if not name.endswith("_intake"):  # it is dropped and created: never a database of anything else
+        raise SystemExit(f"refusing to drop a database not named *_intake: {name!r}")
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')
@@ -198,9 +199,9 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/h1_intake")
-    parser.add_argument("--home", default=str(Path(tempfile.gettempdir()) / "h1-profile-intake-home"))
-    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "h1-profile-intake-docs.pickle"))
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/himaya_profile_intake")
+    parser.add_argument("--home", default=str(Path(tempfile.gettempdir()) / "himaya-profile-intake-home"))
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "himaya-profile-intake-docs.pickle"))
     parser.add_argument("--profile", action="store_true", help="cProfile (CPU clock) of the first round, on stderr "
                         "(and in HIMAYA_HOME/profile.pstats)")
     parser.add_argument("--responses", default="", help="write 10 submit + finish responses (ids masked) to this JSON file")

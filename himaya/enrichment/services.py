@@ -458,6 +458,10 @@ def arrivals_drain(*, batches: int = 20) -> int:
     return done
 
 
+_ARRIVALS_SQL: dict[str, tuple[str, list[tuple[Any, Any]]]] = {}
+_NOW = object()
+
+
 def arrivals_note(*, report_ids: Iterable[int], now: datetime | None = None) -> None:
     """The arrivals' rows, waiting at the first stage, written in the transaction that
     stored or finished the reports (intake's `reports_arriving` and `reports_stored`): a
@@ -473,19 +477,25 @@ def arrivals_note(*, report_ids: Iterable[int], now: datetime | None = None) -> 
         ReportEnrichment.objects.bulk_create([ReportEnrichment(report_id=r, stage=Stage.MEDIA, requested_at=now) for r in ids],
                                              ignore_conflicts=True, batch_size=1000)
         return
-    meta, q = ReportEnrichment._meta, connection.ops.quote_name
-    given: dict[str, Any] = {"stage": Stage.MEDIA, "requested_at": now, "updated_at": now}
-    columns, values, params = [], [], []
-    for f in meta.concrete_fields:
-        columns.append(q(f.column))
-        if f.attname == "report_id":
-            values.append("r")
-        else:
-            values.append(f"CAST(%s AS {f.cast_db_type(connection)})")
-            params.append(f.get_db_prep_save(given[f.attname] if f.attname in given else f.get_default(), connection))
+    if "sql" not in _ARRIVALS_SQL:  # made once per process: it runs in every finish
+        meta, q = ReportEnrichment._meta, connection.ops.quote_name
+        columns, values, fixed = [], [], []
+        for f in meta.concrete_fields:
+            columns.append(q(f.column))
+            if f.attname == "report_id":
+                values.append("r")
+            else:
+                values.append(f"CAST(%s AS {f.cast_db_type(connection)})")
+                # _NOW: the moment of the call (prepared by its field then).
+                fixed.append((f, _NOW) if f.attname in ("requested_at", "updated_at") else
+                             (f, f.get_db_prep_save(Stage.MEDIA if f.attname == "stage" else f.get_default(), connection)))
+        _ARRIVALS_SQL["sql"] = (f"INSERT INTO {q(meta.db_table)} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                                "FROM unnest(CAST(%s AS bigint[])) AS r ON CONFLICT DO NOTHING", fixed)
+    sql, fixed = _ARRIVALS_SQL["sql"]
+    moment = fixed[[f.attname for f, _ in fixed].index("requested_at")][0].get_db_prep_save(now, connection)
+    params = [moment if value is _NOW else value for _, value in fixed]
     with connection.cursor() as cur:
-        cur.execute(f"INSERT INTO {q(meta.db_table)} ({', '.join(columns)}) SELECT {', '.join(values)} "
-                    "FROM unnest(CAST(%s AS bigint[])) AS r ON CONFLICT DO NOTHING", [*params, "{" + ",".join(map(str, ids)) + "}"])
+        cur.execute(sql, [*params, "{" + ",".join(map(str, ids)) + "}"])
 
 
 def _link_and_triage(*, report_id: int, media: bool, rows: Any = None, arrival: bool = False) -> ReportEnrichment | None:
